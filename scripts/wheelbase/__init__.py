@@ -1,0 +1,1 @@
+"""wheelbase: a shared wheelhouse base image and a FastAPI service template."""
