@@ -1,0 +1,66 @@
+# Builds of {{ cookiecutter.service_name }}. `docker buildx bake --print` shows them resolved.
+#
+#   docker buildx bake           test, then the image
+#   docker buildx bake test      pytest, pylint and bandit inside the build; nothing kept
+#   docker buildx bake image     the deploy image, tagged IMAGE:TAG
+#   docker buildx bake lock      recompile requirements*.txt against the wheelhouse's pins
+
+variable "IMAGE" {
+  default = "{{ cookiecutter.service_slug }}"
+}
+
+variable "TAG" {
+  default = "dev"
+}
+
+# Empty: use the pins in the Dockerfile (kept by `wheelbase pin` and Renovate).
+variable "BASE_IMAGE" {
+  default = ""
+}
+
+variable "PYTHON_IMAGE" {
+  default = ""
+}
+
+# pip's own variables, read from the environment; they reach pip as optional build secrets.
+variable "PIP_CERT" {
+  default = ""
+}
+
+variable "PIP_CONFIG_FILE" {
+  default = ""
+}
+
+group "default" {
+  targets = ["test", "image"]
+}
+
+target "_common" {
+  context = "."
+  args = {
+    BASE_IMAGE   = BASE_IMAGE != "" ? BASE_IMAGE : null
+    PYTHON_IMAGE = PYTHON_IMAGE != "" ? PYTHON_IMAGE : null
+  }
+  secret = concat(
+    PIP_CERT != "" ? ["id=pip_cert,src=${PIP_CERT}"] : [],
+    PIP_CONFIG_FILE != "" ? ["id=pip_conf,src=${PIP_CONFIG_FILE}"] : [],
+  )
+}
+
+target "test" {
+  inherits = ["_common"]
+  target   = "test"
+  output   = ["type=cacheonly"]
+}
+
+target "image" {
+  inherits = ["_common"]
+  target   = "deploy"
+  tags     = ["${IMAGE}:${TAG}"]
+}
+
+target "lock" {
+  inherits = ["_common"]
+  target   = "lock"
+  output   = ["type=local,dest=."]
+}

@@ -1,0 +1,74 @@
+"""Build-time guards against a wheelhouse that does not fit (standard library and pip only).
+
+runtime:       the Python image must match the wheelhouse's Python series, libc and machine,
+               and accept every wheel's tags; otherwise fail naming both sides.
+conflicts F:   every pin in requirements file F that names a wheelhouse package must use the
+               wheelhouse's version; otherwise fail naming the package and both versions.
+"""
+
+import json
+import platform
+import re
+import sys
+from pathlib import Path
+
+from pip._vendor.packaging import tags  # pip's own view of what this interpreter installs
+from pip._vendor.packaging.utils import canonicalize_name, parse_wheel_filename
+
+WHEELS = Path("/wheels")
+
+
+def fail(message):
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def runtime(facts):
+    here_series = "{}.{}".format(*sys.version_info[:2])
+    supported = set(tags.sys_tags())
+    here_tag = next(iter(supported))
+    here_libc = "musl" if here_tag.platform.startswith("musllinux") else "glibc"
+    here = f"Python {here_series}, {here_libc}, {platform.machine()}"
+    there = (f"Python {facts['python_series']}, {facts['libc']}, {facts['machine']} "
+             f"(built on {facts['python_image']}, flavor {facts['flavor']})")
+    if (here_series, here_libc, platform.machine()) != (facts["python_series"], facts["libc"], facts["machine"]):
+        fail(f"the runtime image ({here}) does not match the wheelhouse ({there}); "
+             f"set PYTHON_IMAGE to {facts['python_image']} or run `wheelbase pin`")
+    for wheel in sorted(WHEELS.glob("*.whl")):
+        if not supported & set(parse_wheel_filename(wheel.name)[3]):
+            fail(f"the runtime image ({here}) cannot install {wheel.name} from the wheelhouse ({there})")
+    print(f"runtime matches the wheelhouse: {here}")
+
+
+def pins(text):
+    found = {}
+    for line in text.splitlines():
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", line)
+        if match:
+            found[canonicalize_name(match[1])] = match[2]
+    return found
+
+
+def conflicts(requirements):
+    shared = pins((WHEELS / "constraints.txt").read_text())
+    wanted = pins(Path(requirements).read_text())
+    clashes = [f"{name} (wheelhouse {shared[name]}, {requirements} {version})"
+               for name, version in sorted(wanted.items()) if name in shared and shared[name] != version]
+    if clashes:
+        fail(f"{requirements} conflicts with the wheelhouse's pins: {', '.join(clashes)}; "
+             "relock it against the pinned wheelhouse with `docker buildx bake lock`")
+    print(f"{requirements}: no conflict with the wheelhouse's {len(shared)} pins")
+
+
+def main():
+    facts = json.loads((WHEELS / "wheelhouse.json").read_text())
+    if sys.argv[1:2] == ["runtime"]:
+        runtime(facts)
+    elif sys.argv[1:2] == ["conflicts"] and len(sys.argv) == 3:
+        conflicts(sys.argv[2])
+    else:
+        fail("usage: check_wheelhouse.py runtime | conflicts REQUIREMENTS")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The `wheelbase` command: a thin layer over the modules that do the work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import WheelbaseError
+
+
+def _new(args: argparse.Namespace) -> int:
+    from .scaffold import new
+
+    created = new(args.name, Path(args.output_dir), args.base)
+    print(f"created {created}")
+    print(f"next: cd {created} && docker buildx bake test image")
+    return 0
+
+
+def _pin(args: argparse.Namespace) -> int:
+    from .pinning import pin
+
+    return pin([Path(p) for p in args.paths], args.base, dry_run=args.dry_run, check=args.check)
+
+
+def _lock(args: argparse.Namespace) -> int:
+    from .locking import lock
+
+    for path in lock(Path(args.path)):
+        print(f"locked {path}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="wheelbase", description="Shared wheelhouse images and FastAPI services built on them.")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    new = commands.add_parser("new", help="create a service from the template, pinned to the current wheelhouse")
+    new.add_argument("name", help='the service name, for example "Orders API" (folder orders-api)')
+    new.add_argument("--output-dir", default=".", help="where the service folder is created (default: .)")
+    new.add_argument("--base", metavar="IMAGE:TAG", help="wheelhouse tag to pin (default: the template's)")
+    new.set_defaults(run=_new)
+
+    pin = commands.add_parser("pin", help="pin services to the registry's current digest of a wheelhouse tag")
+    pin.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="Dockerfiles or folders (default: .)")
+    pin.add_argument("--base", metavar="IMAGE:TAG", help="wheelhouse tag to pin (default: the tag already pinned)")
+    mode = pin.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    mode.add_argument("--check", action="store_true", help="change nothing; exit 5 if a pin is stale or missing")
+    pin.set_defaults(run=_pin)
+
+    lock = commands.add_parser("lock", help="recompile requirements with pip-tools on the image they serve")
+    lock.add_argument("path", nargs="?", default=".", help="the repository root (base) or a service folder")
+    lock.set_defaults(run=_lock)
+
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except WheelbaseError as exc:
+        print(f"wheelbase: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

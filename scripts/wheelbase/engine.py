@@ -1,0 +1,142 @@
+"""The one seam to the Docker engine, buildx and registries: every call goes through here.
+
+Registry access uses `docker buildx imagetools`, so authentication follows Docker's own
+configuration (~/.docker/config.json, credential helpers) and nothing here handles secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import EngineError, RegistryError
+from .refs import ImageRef
+
+REGISTRY_TIMEOUT = float(os.environ.get("WHEELBASE_REGISTRY_TIMEOUT", "30"))
+
+# What the registry said, mapped to what the user should do about it.
+_REGISTRY_FAILURES = (
+    ("not found", "{ref} does not exist in the registry; check the tag, or publish it with `docker buildx bake base --push`"),
+    ("manifest unknown", "{ref} does not exist in the registry; check the tag, or publish it with `docker buildx bake base --push`"),
+    ("connection refused", "the registry for {ref} refused the connection; is it running and is the address right?"),
+    ("no such host", "the registry host of {ref} cannot be resolved; check the address"),
+    ("unauthorized", "the registry refused {ref} as unauthorized; run `docker login` for it"),
+    ("authentication required", "the registry refused {ref} as unauthorized; run `docker login` for it"),
+    ("denied", "the registry denied access to {ref}; check `docker login` and the repository's permissions"),
+    ("timeout", "the registry for {ref} did not answer in time; check the address and the network"),
+    ("server gave http response to https client", "the registry for {ref} speaks plain HTTP; list it in the engine's insecure-registries"),
+)
+
+
+@dataclass(frozen=True)
+class RemoteImage:
+    """What the registry holds for a tag: its digest and, per platform, the image labels."""
+
+    ref: ImageRef
+    digest: str
+    labels: Mapping[str, str]
+    platforms: tuple[str, ...] = field(default=())
+
+
+def _docker() -> str:
+    found = shutil.which(os.environ.get("WHEELBASE_DOCKER", "docker"))
+    if not found:
+        raise EngineError("the docker CLI is not on PATH; install Docker Engine 26+ with the buildx plugin")
+    return found
+
+
+def run(
+    args: Sequence[str],
+    *,
+    timeout: float | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    capture: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Runs `docker ARGS...`; raises EngineError on a missing CLI, a timeout or a non-zero exit."""
+    full_env = {**os.environ, **(env or {})}
+    try:
+        done = subprocess.run(
+            [_docker(), *args], cwd=cwd, env=full_env, text=True, timeout=timeout,
+            stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise EngineError(f"`docker {' '.join(args[:3])}` did not finish in {timeout:.0f} s") from exc
+    if done.returncode:
+        detail = (done.stderr or "").strip().splitlines()
+        last = detail[-1] if detail else f"exit code {done.returncode}"
+        raise EngineError(f"`docker {' '.join(args[:3])}` failed: {last}")
+    return done
+
+
+def _registry_error(ref: ImageRef, detail: str) -> RegistryError:
+    lowered = detail.lower()
+    for needle, message in _REGISTRY_FAILURES:
+        if needle in lowered:
+            return RegistryError(message.format(ref=ref.name))
+    return RegistryError(f"the registry could not resolve {ref.name}: {detail}")
+
+
+def inspect_remote(ref: ImageRef, timeout: float = REGISTRY_TIMEOUT) -> RemoteImage:
+    """Asks the registry for the current digest and labels of a tag (or digest)."""
+    try:
+        done = run(["buildx", "imagetools", "inspect", str(ref), "--format", "{{json .}}"], timeout=timeout)
+    except EngineError as exc:
+        raise _registry_error(ref, str(exc)) from exc
+    data = json.loads(done.stdout)
+    manifest, image = data.get("manifest") or {}, data.get("image") or {}
+    digest = manifest.get("digest")
+    if not digest:
+        raise RegistryError(f"the registry returned no digest for {ref.name}")
+    if "config" in image or "architecture" in image:
+        configs = {f"{image.get('os')}/{image.get('architecture')}": image}
+    else:
+        configs = dict(image)
+    labels: dict[str, str] = {}
+    for config in configs.values():
+        labels.update((config.get("config") or {}).get("Labels") or {})
+    return RemoteImage(ref=ref, digest=digest, labels=labels, platforms=tuple(sorted(configs)))
+
+
+def bake(
+    targets: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    overrides: Sequence[str] = (),
+    extra: Sequence[str] = (),
+    files: Sequence[str] = (),
+    capture: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    args = ["buildx", "bake"]
+    for file in files:
+        args += ["--file", file]
+    for override in overrides:
+        args += ["--set", override]
+    return run([*args, *extra, *targets], cwd=cwd, env=env, capture=capture)
+
+
+def bake_definition(targets: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None,
+                    files: Sequence[str] = ()) -> dict[str, object]:
+    """The resolved bake definition (`docker buildx bake --print`)."""
+    done = bake(targets, cwd=cwd, env=env, files=files, extra=["--print"])
+    return dict(json.loads(done.stdout))
+
+
+def export_files(image: str, path: str, dest: Path) -> Path:
+    """Copies a folder out of a local image (which may be FROM scratch) into dest."""
+    created = run(["create", image, "/none"]).stdout.strip()
+    try:
+        run(["cp", f"{created}:{path}", str(dest)])
+    finally:
+        run(["rm", "-f", created])
+    return dest / Path(path).name
+
+
+def pull(ref: str) -> None:
+    run(["pull", "--quiet", ref], timeout=REGISTRY_TIMEOUT * 4)
