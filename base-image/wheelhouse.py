@@ -115,7 +115,7 @@ def write_metadata(out: Path, args: argparse.Namespace, epoch: int) -> None:
     wheels = wheel_files(out)
     pins = [f"{name}=={version}" for name, version, _ in wheels]
     header = "# The wheelhouse's own lock: every wheel in this folder, with the sha256 of the file here.\n"
-    lines = [f"{pin} \\\n    --hash=sha256:{sha256(path)}" for pin, (_, _, path) in zip(pins, wheels)]
+    lines = [f"{name}=={version} \\\n    --hash=sha256:{sha256(path)}" for name, version, path in wheels]
     (out / "requirements.txt").write_text(header + "\n".join(lines) + "\n")
     (out / "constraints.txt").write_text(
         "# The wheelhouse's pins, for a service's pip-compile and pip install -c.\n" + "\n".join(pins) + "\n"

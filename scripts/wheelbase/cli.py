@@ -25,6 +25,17 @@ def _pin(args: argparse.Namespace) -> int:
     return pin([Path(p) for p in args.paths], args.base, dry_run=args.dry_run, check=args.check)
 
 
+def _resolve(args: argparse.Namespace) -> int:
+    from .pinning import resolve_wheelhouse
+    from .refs import ImageRef
+
+    wheelhouse = resolve_wheelhouse(ImageRef.parse(args.image))
+    print(f"{wheelhouse.image.ref.name}@{wheelhouse.image.digest}")
+    print(f"  python {wheelhouse.python_version}, flavor {wheelhouse.flavor}, built on {wheelhouse.python_image}")
+    print(f"  platforms: {', '.join(wheelhouse.image.platforms)}")
+    return 0
+
+
 def _lock(args: argparse.Namespace) -> int:
     from .locking import lock
 
@@ -50,6 +61,10 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
     mode.add_argument("--check", action="store_true", help="change nothing; exit 5 if a pin is stale or missing")
     pin.set_defaults(run=_pin)
+
+    resolve = commands.add_parser("resolve", help="print the pin (IMAGE:TAG@sha256:...) a wheelhouse tag has now")
+    resolve.add_argument("image", metavar="IMAGE:TAG")
+    resolve.set_defaults(run=_resolve)
 
     lock = commands.add_parser("lock", help="recompile requirements with pip-tools on the image they serve")
     lock.add_argument("path", nargs="?", default=".", help="the repository root (base) or a service folder")

@@ -16,7 +16,8 @@ RESERVED = frozenset({
 
 
 def slugify(name: str) -> str:
-    return re.sub(r"[ ._]+", "-", name.strip().lower()).strip("-")
+    """The template's own derivation of service_slug (cookiecutter.json), step for step."""
+    return name.strip().lower().replace(" ", "-").replace("_", "-").replace(".", "-")
 
 
 def check_service_name(name: str) -> str:

@@ -20,7 +20,7 @@ BASE_ARG = "BASE_IMAGE"
 RUNTIME_ARG = "PYTHON_IMAGE"
 SKIP_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__", ".tox"})
 
-_ARG = r"^(?P<lead>[ \t]*ARG[ \t]+{name}=)(?P<quote>\"?)(?P<value>[^\s\"]*)(?P=quote)[ \t]*$"
+_ARG = r"^(?P<lead>[ \t]*ARG[ \t]+{name}=)(?P<quote>\"?)(?P<value>[^\"\n]*?)(?P=quote)[ \t]*$"
 _VARIABLE = r"(?P<lead>variable[ \t]+\"{name}\"[ \t]*\{{\s*default[ \t]*=[ \t]*\")(?P<value>[^\"]*)(?P<quote>)\""
 _FROM_BASE = re.compile(r"^[ \t]*FROM[ \t]+(--platform=\S+[ \t]+)?\$\{?BASE_IMAGE\}?([ \t]+AS[ \t]+\S+)?[ \t]*$",
                         re.IGNORECASE | re.MULTILINE)

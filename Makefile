@@ -1,0 +1,26 @@
+# Local development on a machine like CI's: the debian flavor on the stand-in Python image that
+# .ci/provision builds from Debian packages (this kind of machine reaches neither Docker Hub nor
+# Alpine's mirrors). On a connected machine, `docker buildx bake base` builds the alpine default.
+
+STANDIN_PYTHON_IMAGE := localhost/python:3.13-slim-trixie
+export FLAVOR ?= debian
+export PYTHON_IMAGE ?= $(STANDIN_PYTHON_IMAGE)
+export IMAGE ?= localhost:5000/wheelbase/wheelhouse
+export PYTHON_VERSION ?= 3.13
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+export REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+
+.PHONY: setup wheelhouse test
+.DEFAULT_GOAL := wheelhouse
+
+setup:
+	bash .ci/provision
+
+# Build, test and publish the wheelhouse to the local registry, then print the pin services use.
+wheelhouse: setup
+	docker buildx bake base --push
+	.venv/bin/wheelbase resolve "$(IMAGE):py$(PYTHON_VERSION)-$(FLAVOR)"
+
+# Everything: lint, unit tests and the end-to-end tests on the real engine and registry.
+test: setup
+	.venv/bin/pytest

@@ -1,0 +1,47 @@
+"""Fixtures for the end-to-end tests: the real engine, the real registry on 127.0.0.1:5000, and
+one debian wheelhouse built with `docker buildx bake base --push` and shared by the session.
+When the engine or the registry is missing the tests fail; `.ci/provision` sets them up."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import PYTHON_IMAGE, REGISTRY, RUN_ID, Published, publish_wheelhouse, wheelbase
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    if shutil.which("docker") is None:
+        pytest.fail("no docker CLI: run .ci/provision first")
+    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
+    if info.returncode:
+        pytest.fail(f"the Docker engine does not answer ({info.stderr.strip()}); run .ci/provision first")
+    if subprocess.run(["docker", "image", "inspect", PYTHON_IMAGE], capture_output=True).returncode:
+        pytest.fail(f"the stand-in Python image {PYTHON_IMAGE} is missing; run .ci/provision first")
+
+
+@pytest.fixture(scope="session")
+def registry(engine: None) -> str:
+    try:
+        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5).close()
+    except OSError as exc:
+        pytest.fail(f"the registry at {REGISTRY} does not answer ({exc}); run .ci/provision first")
+    return REGISTRY
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(registry: str) -> Published:
+    """The debian wheelhouse, built and pushed once per session under a repository of its own."""
+    return publish_wheelhouse(f"{registry}/wheelbase-e2e-{RUN_ID}/wheelhouse", REVISION="e2e-1")
+
+
+@pytest.fixture
+def service(wheelhouse: Published, tmp_path: Path) -> Iterator[Path]:
+    """A service made with `wheelbase new`, pinned to the session's wheelhouse."""
+    wheelbase("new", "Orders API", "--output-dir", str(tmp_path), "--base", wheelhouse.ref)
+    yield tmp_path / "orders-api"

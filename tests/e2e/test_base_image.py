@@ -1,0 +1,127 @@
+"""The wheelhouse image, built by `docker buildx bake base` on the real engine and pushed to the
+real registry, then pulled by digest and proven to install offline and serve."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from support import PYTHON_IMAGE, REPO, Published, bake_env, copy_from_image, image_files, run
+
+pytestmark = pytest.mark.e2e
+SHARED = {"fastapi", "uvicorn", "uvloop", "httptools"}
+METADATA = {"requirements.txt", "constraints.txt", "wheelhouse.json"}
+
+
+def pins(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+)", text, re.MULTILINE))
+
+
+def locked_names() -> set[str]:
+    return set(pins((REPO / "base-image" / "requirements.txt").read_text()))
+
+
+@pytest.fixture(scope="module")
+def pulled(wheelhouse: Published, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The published wheelhouse pulled by digest, with /wheels copied out of it."""
+    run("docker", "pull", "--quiet", wheelhouse.pinned)
+    out = tmp_path_factory.mktemp("wheelhouse")
+    copy_from_image(wheelhouse.pinned, "/wheels", out)
+    return out
+
+
+def test_image_holds_only_wheels_and_their_metadata(wheelhouse: Published, pulled: Path, tmp_path: Path) -> None:
+    layers = image_files(wheelhouse.pinned, tmp_path)
+    shipped = {name for names in layers.values() for name in names if name.strip("/") != "wheels"}
+    assert all(name.startswith("wheels/") for name in shipped), sorted(shipped)
+    names = {name.removeprefix("wheels/") for name in shipped}
+    assert names >= METADATA
+    wheels = {n for n in names if n.endswith(".whl")}
+    assert names == METADATA | wheels
+    wheel_names = {re.sub(r"[-_.]+", "-", w.split("-")[0]).lower() for w in wheels}
+    assert wheel_names >= SHARED
+    assert wheel_names == locked_names()
+    assert {p.name for p in (pulled / "wheels").iterdir()} == names
+
+
+def test_requirements_hash_the_files_that_are_there(pulled: Path) -> None:
+    wheels = pulled / "wheels"
+    text = (wheels / "requirements.txt").read_text()
+    hashes = re.findall(r"--hash=sha256:([0-9a-f]{64})", text)
+    actual = {hashlib.sha256(w.read_bytes()).hexdigest() for w in wheels.glob("*.whl")}
+    assert sorted(hashes) == sorted(actual)
+    assert pins(text) == pins((wheels / "constraints.txt").read_text())
+    assert "--hash" not in (wheels / "constraints.txt").read_text()
+
+
+def test_metadata_describes_the_build(pulled: Path, wheelhouse: Published) -> None:
+    facts = json.loads((pulled / "wheels" / "wheelhouse.json").read_text())
+    assert facts["flavor"] == "debian"
+    assert facts["python_series"] == "3.13"
+    assert facts["libc"] == "glibc"
+    assert facts["abi"] == "cp313"
+    assert facts["python_image"] == PYTHON_IMAGE
+    assert facts["revision"] == "e2e-1"
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", facts["created"])
+    assert sorted(facts["wheels"]) == sorted(p.name for p in (pulled / "wheels").glob("*.whl"))
+    labels = json.loads(run("docker", "image", "inspect", wheelhouse.pinned, "--format", "{{json .Config.Labels}}").stdout)
+    assert labels["org.opencontainers.image.revision"] == "e2e-1"
+    assert labels["dev.wheelbase.flavor"] == "debian"
+    assert labels["dev.wheelbase.python.version"] == "3.13"
+    assert labels["dev.wheelbase.python.image"] == PYTHON_IMAGE
+    assert labels["org.opencontainers.image.source"].startswith("https://")
+    assert "org.opencontainers.image.created" in labels and "org.opencontainers.image.version" in labels
+
+
+def test_installs_offline_with_hashes_and_serves_through_uvloop_and_httptools(pulled: Path) -> None:
+    probe = REPO / "base-image" / "probe.py"
+    done = run(
+        "docker", "run", "--rm", "--network", "none",
+        "-v", f"{pulled / 'wheels'}:/wheels:ro", "-v", f"{probe}:/probe/probe.py:ro", PYTHON_IMAGE,
+        "sh", "-c",
+        "python -m venv /venv && /venv/bin/pip install --no-index --find-links /wheels --require-hashes "
+        "--only-binary=:all: -r /wheels/requirements.txt && /venv/bin/python /probe/probe.py",
+    )
+    assert "probe: HTTP 200" in done.stdout
+    assert "'loop': 'uvloop.Loop'" in done.stdout
+
+
+def test_a_tampered_wheel_fails_the_hash_check(pulled: Path, tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    shutil.copytree(pulled / "wheels", wheels)
+    victim = next(wheels.glob("fastapi-*.whl"))
+    victim.write_bytes(victim.read_bytes() + b"\0")
+    done = run("docker", "run", "--rm", "--network", "none", "-v", f"{wheels}:/wheels:ro", PYTHON_IMAGE, "sh", "-c",
+               "python -m venv /venv && /venv/bin/pip install --no-index --find-links /wheels --require-hashes "
+               "-r /wheels/requirements.txt", check=False)
+    assert done.returncode != 0
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in done.stderr
+
+
+def test_no_binary_compiles_with_the_toolchain_and_hashes_the_new_file(registry: str, tmp_path: Path) -> None:
+    """httptools from its sdist: the flavor's toolchain is installed and the new wheel's hash is recorded."""
+    env = bake_env(f"{registry}/wheelbase-e2e/compiled", NO_BINARY="httptools")
+    done = run("docker", "buildx", "bake", "base", "--progress", "plain",
+               "--set", f"base.output=type=local,dest={tmp_path}", cwd=REPO, env=env)
+    assert "installing the debian toolchain" in done.stderr
+    wheel = next((tmp_path / "wheels").glob("httptools-*.whl"))
+    assert "manylinux" not in wheel.name  # built here, not PyPI's manylinux wheel
+    built = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert f"--hash=sha256:{built}" in (tmp_path / "wheels" / "requirements.txt").read_text()
+    assert built not in (REPO / "base-image" / "requirements.txt").read_text()
+
+
+def test_lock_regenerates_requirements_from_the_build_image(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "base-image", tmp_path / "base-image")
+    shutil.copy(REPO / "docker-bake.hcl", tmp_path)
+    (tmp_path / "base-image" / "requirements.txt").unlink()
+    run("docker", "buildx", "bake", "lock", cwd=tmp_path, env=bake_env("unused"))
+    text = (tmp_path / "base-image" / "requirements.txt").read_text()
+    assert "autogenerated by pip-compile with Python 3.13" in text
+    assert "docker buildx bake lock" in text
+    assert set(pins(text)) >= SHARED
+    assert all(re.search(rf"^{name}==\S+ \\\n\s+--hash=sha256:", text, re.MULTILINE) for name in SHARED)

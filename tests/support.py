@@ -1,0 +1,98 @@
+"""Helpers the tests share: running commands, and publishing a wheelhouse the way a user does."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import tarfile
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+REGISTRY = os.environ.get("WHEELBASE_TEST_REGISTRY", "localhost:5000")
+PYTHON_IMAGE = os.environ.get("WHEELBASE_TEST_PYTHON_IMAGE", "localhost/python:3.13-slim-trixie")
+OTHER_PYTHON_IMAGE = os.environ.get("WHEELBASE_TEST_OTHER_PYTHON_IMAGE", "localhost/python:3.11-slim-bookworm")
+WHEELBASE = str(REPO / ".venv" / "bin" / "wheelbase") if (REPO / ".venv" / "bin" / "wheelbase").exists() else "wheelbase"
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def run(*args: str, cwd: Path | None = None, env: Mapping[str, str | None] | None = None, check: bool = True,
+        timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Runs a command; env adds variables, and a None value removes one."""
+    merged = {**os.environ, **(env or {})}
+    full_env = {key: value for key, value in merged.items() if value is not None}
+    done = subprocess.run(list(args), cwd=cwd, env=full_env, text=True,
+                          capture_output=True, timeout=timeout)
+    if check and done.returncode:
+        raise AssertionError(f"{' '.join(args)} exited {done.returncode}\n--- stdout\n{done.stdout[-4000:]}"
+                             f"\n--- stderr\n{done.stderr[-6000:]}")
+    return done
+
+
+def wheelbase(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run(WHEELBASE, *args, cwd=cwd, check=check)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under root, to prove a failed command changed nothing."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@dataclass(frozen=True)
+class Published:
+    ref: str  # repository:tag
+    digest: str
+    env: dict[str, str]
+
+    @property
+    def pinned(self) -> str:
+        return f"{self.ref}@{self.digest}"
+
+
+def bake_env(image: str, **extra: str) -> dict[str, str]:
+    return {"IMAGE": image, "FLAVOR": "debian", "PYTHON_IMAGE": PYTHON_IMAGE, **extra}
+
+
+def publish_wheelhouse(image: str, **extra: str) -> Published:
+    """`docker buildx bake base --push` at the repository root, then the digest the registry has."""
+    env = bake_env(image, **extra)
+    run("docker", "buildx", "bake", "base", "--push", cwd=REPO, env=env)
+    ref = f"{image}:py3.13-debian"
+    digest = json.loads(run("docker", "buildx", "imagetools", "inspect", ref, "--format", "{{json .Manifest}}").stdout)["digest"]
+    return Published(ref, digest, env)
+
+
+def image_files(image: str, workdir: Path) -> dict[str, list[str]]:
+    """Every path in every layer of a local image, read from `docker save` (layer digest -> paths)."""
+    archive = workdir / "image.tar"
+    run("docker", "save", image, "--output", str(archive))
+    layers: dict[str, list[str]] = {}
+    with tarfile.open(archive) as saved:
+        manifest = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
+        for layer in manifest[0]["Layers"]:
+            with tarfile.open(fileobj=saved.extractfile(layer)) as content:
+                layers[layer] = content.getnames()
+    archive.unlink()
+    return layers
+
+
+def copy_from_image(image: str, path: str, dest: Path) -> Path:
+    """docker cp out of a created (never started) container: works for FROM scratch images too."""
+    created = run("docker", "create", image, "/none").stdout.strip()
+    try:
+        run("docker", "cp", f"{created}:{path}", str(dest))
+    finally:
+        run("docker", "rm", created)
+    return dest / Path(path).name
