@@ -70,7 +70,7 @@ def run(
     if done.returncode:
         detail = (done.stderr or "").strip().splitlines()
         last = detail[-1] if detail else f"exit code {done.returncode}"
-        raise EngineError(f"`docker {' '.join(args[:3])}` failed: {last}")
+        raise EngineError(f"`docker {' '.join(args[:3])}` failed: {last}", output=done.stderr or "")
     return done
 
 

@@ -34,9 +34,13 @@ class StalePinError(WheelbaseError):
 
 
 class EngineError(WheelbaseError):
-    """The Docker engine or buildx failed or is missing."""
+    """The Docker engine or buildx failed or is missing; `output` keeps what it printed."""
 
     exit_code = 6
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
 
 
 class CompatibilityError(WheelbaseError):

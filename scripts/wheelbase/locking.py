@@ -1,4 +1,4 @@
-"""`wheelbase lock`: recompile a lock on the image it serves, with pip-tools, through bake."""
+"""`wheelbase lock`: recompile a lock with pip-tools on the image it serves, through bake."""
 
 from __future__ import annotations
 
@@ -7,33 +7,30 @@ from pathlib import Path
 
 from . import engine
 from .errors import CompatibilityError, EngineError, UsageError
-from .layout import REPO
 
-# pip-compile's words for a pin that cannot be met, and the two versions involved.
-_CONFLICT = re.compile(r"Cannot install (?P<want>[^\n]+?) because these package versions have conflicting dependencies")
+# The one line that says why: our guard's `error: ...`, or pip's resolver verdict.
+_REASONS = (
+    re.compile(r"^#\d+ [\d.]+ error: (?P<why>.+)$", re.MULTILINE),
+    re.compile(r"^#\d+ [\d.]+ (?:ERROR: |pip\._internal\.exceptions\.\w+: )?"
+               r"(?P<why>(?:Could not find a version|No matching distribution|Cannot install|ResolutionImpossible).+)$",
+               re.MULTILINE),
+)
 
 
 def lock(path: Path) -> list[Path]:
-    """Runs `docker buildx bake lock` for the repository root (the base) or a service folder."""
+    """Runs `docker buildx bake lock` in the repository root (the base) or a service folder."""
     folder = path.resolve()
     if not (folder / "docker-bake.hcl").is_file():
         raise UsageError(f"{path} has no docker-bake.hcl; pass the repository root or a service folder")
-    locks = sorted(folder.glob("requirements*.txt")) + sorted((folder / "base-image").glob("requirements.txt"))
+    locks = sorted([*folder.glob("requirements*.txt"), *(folder / "base-image").glob("requirements.txt")])
     before = {p: p.read_bytes() for p in locks}
     try:
         engine.bake(["lock"], cwd=folder, extra=["--progress", "plain"])
     except EngineError as exc:
-        for lock_file, data in before.items():
-            lock_file.write_bytes(data)
-        text = str(exc)
-        conflict = _CONFLICT.search(text)
-        if conflict or "ResolutionImpossible" in text or "conflict" in text.lower():
-            raise CompatibilityError(
-                f"the requirements of {path} conflict with the wheelhouse's pins or with each other: {text}"
-            ) from exc
+        for reason in _REASONS:
+            found = reason.search(exc.output)
+            if found:
+                raise CompatibilityError(f"cannot lock {path}: {found['why'].strip()}") from exc
         raise
-    return [p for p in locks if p.exists() and before.get(p) != p.read_bytes()] or locks
-
-
-def repo_root() -> Path:
-    return REPO
+    return [p for p in sorted([*folder.glob("requirements*.txt"), *(folder / "base-image").glob("requirements.txt")])
+            if before.get(p) != p.read_bytes()]

@@ -2,17 +2,18 @@
 
 runtime:       the Python image must match the wheelhouse's Python series, libc and machine,
                and accept every wheel's tags; otherwise fail naming both sides.
-conflicts F:   every pin in requirements file F that names a wheelhouse package must use the
-               wheelhouse's version; otherwise fail naming the package and both versions.
+conflicts F:   every requirement in F (a requirements.in or a lock) that names a wheelhouse
+               package must admit the wheelhouse's version; otherwise fail naming the
+               package and both versions.
 """
 
 import json
 import platform
-import re
 import sys
 from pathlib import Path
 
 from pip._vendor.packaging import tags  # pip's own view of what this interpreter installs
+from pip._vendor.packaging.requirements import Requirement
 from pip._vendor.packaging.utils import canonicalize_name, parse_wheel_filename
 
 WHEELS = Path("/wheels")
@@ -40,24 +41,26 @@ def runtime(facts):
     print(f"runtime matches the wheelhouse: {here}")
 
 
-def pins(text):
-    found = {}
-    for line in text.splitlines():
-        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", line)
-        if match:
-            found[canonicalize_name(match[1])] = match[2]
-    return found
+def requirements(text):
+    """The requirements in a requirements file, skipping comments, options and hash lines."""
+    for raw in text.splitlines():
+        line = raw.split(" #")[0].strip().rstrip("\\").strip()
+        if line and not line.startswith(("#", "-")):
+            yield Requirement(line)
 
 
-def conflicts(requirements):
-    shared = pins((WHEELS / "constraints.txt").read_text())
-    wanted = pins(Path(requirements).read_text())
-    clashes = [f"{name} (wheelhouse {shared[name]}, {requirements} {version})"
-               for name, version in sorted(wanted.items()) if name in shared and shared[name] != version]
+def conflicts(path):
+    shared = {canonicalize_name(r.name): next(iter(r.specifier)).version
+              for r in requirements((WHEELS / "constraints.txt").read_text())}
+    clashes = []
+    for wanted in requirements(Path(path).read_text()):
+        name = canonicalize_name(wanted.name)
+        if name in shared and not wanted.specifier.contains(shared[name], prereleases=True):
+            clashes.append(f"{name} (wheelhouse {shared[name]}, {Path(path).name} {wanted.specifier})")
     if clashes:
-        fail(f"{requirements} conflicts with the wheelhouse's pins: {', '.join(clashes)}; "
-             "relock it against the pinned wheelhouse with `docker buildx bake lock`")
-    print(f"{requirements}: no conflict with the wheelhouse's {len(shared)} pins")
+        fail(f"{Path(path).name} conflicts with the wheelhouse's pins: {', '.join(clashes)}; "
+             "change it to accept the wheelhouse's version, then run `docker buildx bake lock`")
+    print(f"{Path(path).name}: no conflict with the wheelhouse's {len(shared)} pins")
 
 
 def main():

@@ -1,0 +1,227 @@
+"""A service from the template, the way a user makes and ships one: `wheelbase new` or plain
+cookiecutter, `wheelbase pin` against the real registry, `docker buildx bake test` and
+`image`, and the container answering real HTTP requests on loopback."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from support import (
+    OTHER_PYTHON_IMAGE,
+    PYTHON_IMAGE,
+    REPO,
+    RUN_ID,
+    Published,
+    free_port,
+    image_files,
+    publish_wheelhouse,
+    run,
+    tree_digest,
+    wheelbase,
+)
+
+pytestmark = pytest.mark.e2e
+COOKIECUTTER = str(REPO / ".venv" / "bin" / "cookiecutter")
+HADOLINT = str(REPO / ".venv" / "bin" / "hadolint")
+
+
+def bake(service: Path, *targets: str, check: bool = True, **env: str):  # type: ignore[no-untyped-def]
+    return run("docker", "buildx", "bake", "--progress", "plain", *targets, cwd=service, env=env, check=check)
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+        return response.status, response.read()
+
+
+def wait_for(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            get(port, "/healthz")
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def container() -> Iterator[list[str]]:
+    """Names of containers a test starts; removed afterwards whatever happens."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        run("docker", "rm", "-f", name, check=False)
+
+
+def test_cookiecutter_pin_test_image_and_serve(wheelhouse: Published, tmp_path: Path, container: list[str]) -> None:
+    run(COOKIECUTTER, "--no-input", "--output-dir", str(tmp_path), str(REPO / "consumer-template"),
+        'service_name=Orders API')
+    service = tmp_path / "orders-api"
+    assert "@sha256:" not in (service / "Dockerfile").read_text()
+
+    pinned = wheelbase("pin", str(service), "--base", wheelhouse.ref)
+    assert "BASE_IMAGE" in pinned.stdout and wheelhouse.digest in pinned.stdout
+    assert f"ARG BASE_IMAGE={wheelhouse.pinned}\n" in (service / "Dockerfile").read_text()
+    assert wheelbase("pin", str(service)).stdout.strip() == "nothing to change: every pin is current"
+
+    tested = bake(service, "test", "--no-cache")  # run the tests, not a cached verdict
+    assert re.search(r"\d+ passed", tested.stderr)
+    assert "rated at 10.00/10" in tested.stderr
+    bake(service, "image", IMAGE=f"orders-api-{RUN_ID}")
+    image = f"orders-api-{RUN_ID}:dev"
+
+    port, name = free_port(), f"orders-{RUN_ID}"
+    container.append(name)
+    run("docker", "run", "-d", "--name", name, "--network", "host", "-e", f"PORT={port}", image)
+    wait_for(port)
+    assert get(port, "/") == (200, b'"FastAPI Working"')
+    assert get(port, "/healthz")[0] == 200
+    assert run("docker", "exec", name, "id", "-u").stdout.strip() == "10001"
+    maps = run("docker", "exec", name, "cat", "/proc/1/maps").stdout
+    assert re.search(r"/uvloop/loop\.cpython-\d+.*\.so", maps), "the server process has not loaded uvloop"
+    assert re.search(r"/httptools/parser/parser\.cpython-\d+.*\.so", maps), "the server process has not loaded httptools"
+    cmdline = run("docker", "exec", name, "cat", "/proc/1/cmdline").stdout.replace("\0", " ")
+    assert "--loop uvloop --http httptools" in cmdline
+
+
+def test_image_has_no_wheel_in_any_layer_it_adds(service: Path, tmp_path: Path) -> None:
+    """The layers on top of the Python image hold no wheel (the Python image's own ensurepip wheel is its business)."""
+    bake(service, "image", IMAGE=f"nowheel-{RUN_ID}")
+    layers = image_files(f"nowheel-{RUN_ID}:dev", tmp_path)
+    runtime_layers = image_files(PYTHON_IMAGE, tmp_path)
+    added = {layer: names for layer, names in layers.items() if layer not in runtime_layers}
+    assert added, "the service adds no layer?"
+    wheels = [name for names in added.values() for name in names if name.endswith(".whl")]
+    assert wheels == []
+    venv = [name for names in layers.values() for name in names if name.startswith("opt/venv/")]
+    assert any("site-packages/fastapi/" in n for n in venv)
+    assert not any("site-packages/pip/" in n for n in venv), "the runtime venv must not contain pip"
+
+
+def test_no_extras_builds_with_the_network_cut(service: Path) -> None:
+    done = run("docker", "buildx", "build", "--progress", "plain", "--no-cache", "--network", "none",
+               "--target", "deploy", "--tag", f"offline-{RUN_ID}", ".", cwd=service)
+    assert "no extras to install" in done.stderr
+
+
+def test_one_extra_is_the_only_download(service: Path) -> None:
+    with (service / "requirements.in").open("a") as requirements:
+        requirements.write("python-multipart\n")
+    locked = wheelbase("lock", str(service))
+    assert "requirements.txt" in locked.stdout
+    assert re.search(r"^python-multipart==\S+ \\\n\s+--hash=sha256:", (service / "requirements.txt").read_text(), re.MULTILINE)
+    bake(service, "image", IMAGE=f"extra-{RUN_ID}")
+    run("docker", "buildx", "build", "--target", "venv", "--tag", f"extra-venv-{RUN_ID}", ".", cwd=service)
+    report = json.loads(run("docker", "run", "--rm", f"extra-venv-{RUN_ID}", "cat", "/opt/reports/extras.json").stdout)
+    installed = {item["metadata"]["name"].lower(): item["download_info"]["url"] for item in report["install"]}
+    assert list(installed) == ["python-multipart"]
+    assert installed["python-multipart"].startswith("https://")
+    listing = run("docker", "run", "--rm", f"extra-venv-{RUN_ID}", "ls", "/opt/venv/lib/python3.13/site-packages").stdout
+    assert "fastapi" in listing and "multipart" in listing
+
+
+def test_pin_check_fails_when_stale_and_passes_after_pin(registry: str, tmp_path: Path) -> None:
+    repository = f"{registry}/wheelbase-e2e-{RUN_ID}/moving"
+    first = publish_wheelhouse(repository, REVISION="first")
+    wheelbase("new", "Billing", "--output-dir", str(tmp_path), "--base", first.ref)
+    service = tmp_path / "billing"
+    wheelbase("pin", "--check", str(service))
+    second = publish_wheelhouse(repository, REVISION="second")
+    assert second.digest != first.digest
+
+    stale = wheelbase("pin", "--check", str(service), check=False)
+    assert stale.returncode == 5
+    assert "stale:" in stale.stdout and first.digest in stale.stdout and second.digest in stale.stdout
+    before = tree_digest(service)
+    dry = wheelbase("pin", "--dry-run", str(service))
+    assert "would change:" in dry.stdout and tree_digest(service) == before
+
+    wheelbase("pin", str(service))
+    assert f"ARG BASE_IMAGE={second.pinned}\n" in (service / "Dockerfile").read_text()
+    assert wheelbase("pin", "--check", str(service)).returncode == 0
+
+
+def one_line_error(done, code: int) -> str:  # type: ignore[no-untyped-def]
+    assert done.returncode == code, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("wheelbase: error: ")
+    return str(lines[0])
+
+
+def test_pin_errors_are_one_line_and_change_nothing(service: Path, wheelhouse: Published) -> None:
+    before = tree_digest(service)
+    missing_tag = wheelbase("pin", str(service), "--base", f"{wheelhouse.ref}-nope", check=False)
+    assert "does not exist in the registry" in one_line_error(missing_tag, 3)
+
+    refused = wheelbase("pin", str(service), "--base", f"127.0.0.1:{free_port()}/w/wheelhouse:py3.13-debian", check=False)
+    assert "refused the connection" in one_line_error(refused, 3)
+
+    (service / "Dockerfile").write_text((service / "Dockerfile").read_text().replace("ARG BASE_IMAGE=", "ARG OTHER="))
+    unpinned_before = tree_digest(service)
+    no_pin = wheelbase("pin", str(service / "Dockerfile"), "--base", wheelhouse.ref, check=False)
+    assert "has no `ARG BASE_IMAGE=" in one_line_error(no_pin, 4)
+    assert tree_digest(service) == unpinned_before
+    assert set(before) == set(unpinned_before)
+
+
+def test_runtime_mismatch_fails_early_naming_both(service: Path) -> None:
+    done = bake(service, "image", check=False, PYTHON_IMAGE=OTHER_PYTHON_IMAGE)
+    assert done.returncode != 0
+    message = next(line for line in done.stderr.splitlines() if "error: the runtime image" in line)
+    assert "Python 3.11" in message and "Python 3.13" in message
+    assert "localhost/python:3.13-slim-trixie" in message
+
+
+def test_extra_conflicting_with_the_wheelhouse_fails_naming_both_versions(service: Path, wheelhouse: Published) -> None:
+    shared = dict(re.findall(r"^([a-z0-9-]+)==(\S+)", (REPO / "base-image" / "requirements.txt").read_text(), re.MULTILINE))
+    with (service / "requirements.txt").open("a") as lock:
+        lock.write("anyio==3.7.1 \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    done = bake(service, "image", check=False)
+    assert done.returncode != 0
+    assert f"anyio (wheelhouse {shared['anyio']}, requirements.txt ==3.7.1)" in done.stderr
+
+    (service / "requirements.in").write_text("anyio<4\n")
+    before = tree_digest(service)
+    refused = wheelbase("lock", str(service), check=False)
+    assert f"anyio (wheelhouse {shared['anyio']}, requirements.in <4)" in one_line_error(refused, 7)
+    assert tree_digest(service) == before
+
+
+def test_new_refuses_bad_names_and_existing_folders_before_writing(wheelhouse: Published, tmp_path: Path) -> None:
+    bad = wheelbase("new", "orders; rm -rf /", "--output-dir", str(tmp_path), "--base", wheelhouse.ref, check=False)
+    assert "is not allowed" in one_line_error(bad, 2)
+    (tmp_path / "orders-api").mkdir()
+    (tmp_path / "orders-api" / "keep.txt").write_text("mine\n")
+    exists = wheelbase("new", "Orders API", "--output-dir", str(tmp_path), "--base", wheelhouse.ref, check=False)
+    assert "already exists" in one_line_error(exists, 2)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["keep.txt", "orders-api"]
+
+
+def test_cookiecutter_hook_refuses_a_bad_name_before_writing(tmp_path: Path) -> None:
+    done = run(COOKIECUTTER, "--no-input", "--output-dir", str(tmp_path), str(REPO / "consumer-template"),
+               "service_name=Tests", check=False)
+    assert done.returncode != 0
+    assert "reserved" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_generated_files_pass_hadolint_and_the_workflow_has_the_jobs(service: Path) -> None:
+    done = run(HADOLINT, "--no-color", str(service / "Dockerfile"), check=False)
+    assert done.returncode == 0, done.stdout
+    workflow = yaml.safe_load((service / ".github" / "workflows" / "ci.yml").read_text())
+    assert {"test", "build", "pin-check"} <= set(workflow["jobs"])
+    steps = json.dumps(workflow["jobs"])
+    assert "wheelbase pin --check" in steps
+    assert workflow["jobs"]["test"]["steps"][-1]["with"]["targets"] == "test"
+    assert workflow["jobs"]["build"]["steps"][-1]["with"]["targets"] == "image"
+    assert json.loads((service / "renovate.json").read_text())["packageRules"]
