@@ -10,7 +10,7 @@ export PYTHON_VERSION ?= 3.13
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 export REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: setup wheelhouse test
+.PHONY: setup wheelhouse test bench
 .DEFAULT_GOAL := wheelhouse
 
 setup:
@@ -24,3 +24,8 @@ wheelhouse: setup
 # Everything: lint, unit tests and the end-to-end tests on the real engine and registry.
 test: setup
 	.venv/bin/pytest
+
+# Build speed, image size and serving speed against the plain way; writes docs/benchmarks.{md,png}.
+# BENCH_ARGS=--quick runs each measurement once (CI does, into a scratch folder).
+bench: setup
+	.venv/bin/wheelbase bench $(BENCH_ARGS)

@@ -1,7 +1,7 @@
 """Builds and verifies the wheelhouse inside the build image (standard library and pip only).
 
 build:  pip wheel the hash-locked requirements into a folder, compiling only what ships no
-        wheel for this platform, then write requirements.txt (hashes of the files that are
+        wheel for this platform, strip debug symbols from extension modules, then write requirements.txt (hashes of the files that are
         there), constraints.txt and wheelhouse.json, with every mtime set to SOURCE_DATE_EPOCH.
 verify: install the folder offline with hash checking into a fresh venv and serve a request
         through uvicorn with uvloop and httptools.
@@ -21,6 +21,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 SECRETS = {"PIP_CERT": "/run/secrets/pip_cert", "PIP_CONFIG_FILE": "/run/secrets/pip_conf"}
@@ -52,18 +53,18 @@ def pip(*args: str, python: str = sys.executable, check: bool = True) -> subproc
     return done
 
 
-def install_toolchain(flavor: str, toolchains: Path) -> None:
+def install_toolchain(flavor: str, toolchains: Path, need: str) -> None:
     script = toolchains / f"{flavor}.sh"
     if not script.is_file():
         fail(f"no toolchain for FLAVOR={flavor}: expected {script}")
-    print(f"wheelhouse: installing the {flavor} toolchain to compile packages that ship no wheel", flush=True)
-    subprocess.run(["sh", str(script)], check=True)
+    print(f"wheelhouse: installing the {flavor} toolchain to {need}", flush=True)
+    subprocess.run(["sh", str(script), need], check=True)
 
 
 def fetch_wheels(requirements: Path, out: Path, flavor: str, toolchains: Path, no_binary: str) -> None:
     base = ["wheel", "--require-hashes", "--wheel-dir", str(out), "-r", str(requirements)]
     if no_binary:
-        install_toolchain(flavor, toolchains)
+        install_toolchain(flavor, toolchains, "compile")
         pip(*base, "--no-binary", no_binary)
         return
     binary_only = pip(*base, "--only-binary=:all:", check=False)
@@ -71,8 +72,41 @@ def fetch_wheels(requirements: Path, out: Path, flavor: str, toolchains: Path, n
         return
     if not NO_WHEEL.search(binary_only.stdout):
         fail("pip wheel failed (see above); nothing was compiled")
-    install_toolchain(flavor, toolchains)
+    install_toolchain(flavor, toolchains, "compile")
     pip(*base)
+
+
+def wheel_tool(tools_lock: Path) -> str:
+    """A venv with the hash-locked `wheel` package, whose `pack` rewrites RECORD after stripping."""
+    venv = Path(tempfile.mkdtemp(prefix="wheel-tool-"))
+    blocks = re.findall(r"^(?:wheel|packaging)==.*?(?=^\S|\Z)", tools_lock.read_text(), re.MULTILINE | re.DOTALL)
+    if len(blocks) != 2:
+        fail(f"{tools_lock} must pin `wheel` and its dependency `packaging`")
+    only_wheel = venv / "wheel.txt"
+    only_wheel.write_text("".join(blocks))
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    pip("--python", str(venv / "bin" / "python"), "install", "--quiet", "--no-deps", "--require-hashes", "-r", str(only_wheel))
+    return str(venv / "bin" / "python")
+
+
+def strip_wheels(folder: Path, flavor: str, toolchains: Path, tools_lock: Path) -> None:
+    """Drops debug symbols from extension modules (strip --strip-unneeded) and repacks each wheel."""
+    with_modules = [w for w in sorted(folder.glob("*.whl")) if any(n.endswith(".so") for n in zipfile.ZipFile(w).namelist())]
+    if not with_modules:
+        return
+    install_toolchain(flavor, toolchains, "strip")
+    python = wheel_tool(tools_lock)
+    for wheel in with_modules:
+        before = wheel.stat().st_size
+        with tempfile.TemporaryDirectory() as scratch:
+            subprocess.run([python, "-m", "wheel", "unpack", "--dest", scratch, str(wheel)], check=True, stdout=subprocess.DEVNULL)
+            (unpacked,) = Path(scratch).iterdir()
+            modules = sorted(str(p) for p in unpacked.rglob("*.so"))
+            subprocess.run(["strip", "--strip-unneeded", *modules], check=True)
+            wheel.unlink()
+            subprocess.run([python, "-m", "wheel", "pack", "--dest-dir", str(folder), str(unpacked)], check=True,
+                           stdout=subprocess.DEVNULL)
+        print(f"wheelhouse: stripped {wheel.name}: {before:,} -> {wheel.stat().st_size:,} bytes", flush=True)
 
 
 def sha256(path: Path) -> str:
@@ -148,6 +182,8 @@ def build(args: argparse.Namespace) -> None:
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or 0)
     with tempfile.TemporaryDirectory() as scratch:
         fetch_wheels(Path(args.requirements), Path(scratch), args.flavor, Path(args.toolchains), args.no_binary)
+        if args.strip:
+            strip_wheels(Path(scratch), args.flavor, Path(args.toolchains), Path(args.tools_lock))
         out.mkdir(parents=True, exist_ok=True)
         for wheel in Path(scratch).glob("*.whl"):
             shutil.copyfile(wheel, out / wheel.name)
@@ -179,6 +215,8 @@ def main() -> None:
     make.add_argument("--flavor", required=True)
     make.add_argument("--toolchains", required=True)
     make.add_argument("--no-binary", default="")
+    make.add_argument("--strip", action=argparse.BooleanOptionalAction, default=True)
+    make.add_argument("--tools-lock", default="")
     make.add_argument("--python-image", default="")
     make.add_argument("--platform", default="")
     make.add_argument("--revision", default="")

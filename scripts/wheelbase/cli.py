@@ -13,7 +13,7 @@ from .errors import WheelbaseError
 def _new(args: argparse.Namespace) -> int:
     from .scaffold import new
 
-    created = new(args.name, Path(args.output_dir), args.base)
+    created = new(args.name, Path(args.output_dir), args.base, args.template)
     print(f"created {created}")
     print(f"next: cd {created} && docker buildx bake test image")
     return 0
@@ -44,6 +44,18 @@ def _lock(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from .audit import audit
+
+    return audit(Path(args.requirements))
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench.run import run
+
+    return run(quick=args.quick, out_dir=Path(args.out_dir))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="wheelbase", description="Shared wheelhouse images and FastAPI services built on them.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -52,6 +64,8 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("name", help='the service name, for example "Orders API" (folder orders-api)')
     new.add_argument("--output-dir", default=".", help="where the service folder is created (default: .)")
     new.add_argument("--base", metavar="IMAGE:TAG", help="wheelhouse tag to pin (default: the template's)")
+    new.add_argument("--template", metavar="GIT-URL",
+                     help="git repository with consumer-template/ (default: $WHEELBASE_TEMPLATE, else this checkout)")
     new.set_defaults(run=_new)
 
     pin = commands.add_parser("pin", help="pin services to the registry's current digest of a wheelhouse tag")
@@ -70,6 +84,14 @@ def parser() -> argparse.ArgumentParser:
     lock.add_argument("path", nargs="?", default=".", help="the repository root (base) or a service folder")
     lock.set_defaults(run=_lock)
 
+    audit = commands.add_parser("audit", help="pip-audit a lock; a package that could not be audited fails")
+    audit.add_argument("requirements", nargs="?", default="base-image/requirements.txt")
+    audit.set_defaults(run=_audit)
+
+    bench = commands.add_parser("bench", help="measure build speed, image size and serving speed against the plain way")
+    bench.add_argument("--quick", action="store_true", help="each measurement once (for CI); still prints every figure")
+    bench.add_argument("--out-dir", default="docs", help="where benchmarks.md and benchmarks.png go (default: docs)")
+    bench.set_defaults(run=_bench)
     return top
 
 

@@ -140,3 +140,50 @@ def export_files(image: str, path: str, dest: Path) -> Path:
 
 def pull(ref: str) -> None:
     run(["pull", "--quiet", ref], timeout=REGISTRY_TIMEOUT * 4)
+
+
+def build(context: Path, *, tag: str, target: str | None = None, no_cache: bool = False,
+          build_args: Mapping[str, str] | None = None, network: str | None = None,
+          secrets: Sequence[str] = ()) -> None:
+    """`docker buildx build --load` of a Dockerfile in context."""
+    args = ["buildx", "build", "--progress", "quiet", "--tag", tag]
+    if target:
+        args += ["--target", target]
+    if no_cache:
+        args.append("--no-cache")
+    if network:
+        args += ["--network", network]
+    for key, value in (build_args or {}).items():
+        args += ["--build-arg", f"{key}={value}"]
+    for secret in secrets:
+        args += ["--secret", secret]
+    run([*args, str(context)])
+
+
+def image_size(image: str) -> int:
+    """Uncompressed size of a local image in bytes, as `docker image inspect` reports it."""
+    return int(run(["image", "inspect", image, "--format", "{{.Size}}"]).stdout.strip())
+
+
+def start(image: str, *, name: str, env: Mapping[str, str] | None = None, command: Sequence[str] = (),
+          options: Sequence[str] = ()) -> str:
+    """`docker run -d --network host`: tests and benchmarks reach containers on loopback only."""
+    args = ["run", "-d", "--name", name, "--network", "host", *options]
+    for key, value in (env or {}).items():
+        args += ["-e", f"{key}={value}"]
+    return run([*args, image, *command]).stdout.strip()
+
+
+def remove(name: str) -> None:
+    subprocess.run([_docker(), "rm", "-f", name], capture_output=True)
+
+
+def prune_cache_mounts() -> None:
+    """Empties BuildKit's cache mounts (pip and apt caches), for a truly cold build."""
+    run(["builder", "prune", "--force", "--filter", "type=exec.cachemount"])
+
+
+def versions() -> dict[str, str]:
+    server = run(["version", "--format", "{{.Server.Version}}"]).stdout.strip()
+    buildx = run(["buildx", "version"]).stdout.split()[1]
+    return {"engine": server, "buildx": buildx}

@@ -53,3 +53,9 @@ class FileError(WheelbaseError):
     """A file cannot be read or written as asked."""
 
     exit_code = 8
+
+
+class AuditError(WheelbaseError):
+    """A known vulnerability, or a package the audit could not check."""
+
+    exit_code = 9

@@ -1,0 +1,1 @@
+"""`wheelbase bench`: build speed, image size and serving speed, measured side by side."""

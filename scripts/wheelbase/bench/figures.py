@@ -1,0 +1,60 @@
+"""A measured figure, its comparison, and whether it meets its target."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    number: str
+    metric: str
+    unit: str
+    ours: list[float]
+    comparison: list[float] | None  # the same measurement for the comparison, same run
+    comparison_label: str
+    target: str
+    # "ratio<=": ours/comparison must be at most limit; "ratio>=": at least; "value<=": ours at most.
+    rule: str
+    limit: float
+    note: str = ""
+
+    @property
+    def value(self) -> float:
+        return statistics.median(self.ours)
+
+    @property
+    def compared(self) -> float | None:
+        return statistics.median(self.comparison) if self.comparison else None
+
+    @property
+    def ratio(self) -> float | None:
+        compared = self.compared
+        if not compared:
+            return None
+        return self.value / compared
+
+    @property
+    def met(self) -> bool:
+        measured = self.ratio if self.rule.startswith("ratio") else self.value
+        if measured is None:
+            return False
+        return measured <= self.limit if self.rule.endswith("<=") else measured >= self.limit
+
+    @property
+    def verdict(self) -> str:
+        if self.met:
+            return "met"
+        measured = self.ratio if self.rule.startswith("ratio") else self.value
+        if measured is None:
+            return "not measured"
+        if self.rule.endswith("<="):
+            return f"missed by {(measured / self.limit - 1) * 100:.0f}%"
+        return f"missed by {(1 - measured / self.limit) * 100:.0f}%"
+
+    def line(self) -> str:
+        compared = f" vs {self.compared:.3g} {self.unit} ({self.comparison_label})" if self.compared is not None else ""
+        ratio = f", ratio {self.ratio:.2f}" if self.ratio is not None else ""
+        runs = f", n={len(self.ours)}"
+        return f"[{self.number}] {self.metric}: {self.value:.3g} {self.unit}{compared}{ratio}{runs}; target {self.target}: {self.verdict}"

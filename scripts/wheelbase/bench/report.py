@@ -1,0 +1,75 @@
+"""docs/benchmarks.md (the table) and docs/benchmarks.png (the chart)."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .figures import Figure
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    return "—" if value is None else f"{value:.3g} {unit}"
+
+
+def markdown(figures: Sequence[Figure], machine: Mapping[str, str]) -> str:
+    rows = [
+        "# Benchmarks",
+        "",
+        "Written by `wheelbase bench` (medians; each pair measured side by side in the same run, on the",
+        "same machine and the same Python image). Regenerate with `make bench`.",
+        "",
+        "| # | metric | wheelbase | comparison | ratio | target | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for figure in figures:
+        compared = f"{_fmt(figure.compared, figure.unit)} ({figure.comparison_label})" if figure.comparison else "—"
+        ratio = f"{figure.ratio:.2f}" if figure.ratio is not None else "—"
+        context = math.isinf(figure.limit)
+        result = "context" if context else figure.verdict
+        note = f" ({figure.note})" if figure.note else ""
+        rows.append(f"| {figure.number} | {figure.metric}{note} | {_fmt(figure.value, figure.unit)} | {compared} | "
+                    f"{ratio} | {figure.target} | {result} |")
+    rows += ["", "Runs per measurement: " + machine.get("runs", "?"), "", "| machine | |", "|---|---|"]
+    rows += [f"| {key} | {value} |" for key, value in machine.items() if key != "runs"]
+    return "\n".join(rows) + "\n"
+
+
+def _target_line(figure: Figure) -> float | None:
+    """The target drawn on the chart, in the figure's unit."""
+    if math.isinf(figure.limit):
+        return None
+    if figure.rule.startswith("ratio"):
+        return figure.limit * figure.compared if figure.compared else None
+    return figure.limit
+
+
+def chart(figures: Sequence[Figure], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [f for f in figures if f.comparison and not math.isinf(f.limit)]
+    columns = 3
+    rows = max(1, math.ceil(len(shown) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.6 * rows), squeeze=False)
+    for axis in axes.flat[len(shown):]:
+        axis.axis("off")
+    for axis, figure in zip(axes.flat, shown, strict=False):
+        values = [figure.value, figure.compared or 0.0]
+        colour = "#2b7a78" if figure.met else "#d1495b"
+        bars = axis.bar(["wheelbase", textwrap.fill(figure.comparison_label, 22)], values, color=[colour, "#bbbbbb"])
+        axis.bar_label(bars, labels=[f"{v:.3g}" for v in values], fontsize=8)
+        target = _target_line(figure)
+        if target is not None:
+            axis.axhline(target, color="#333333", linestyle="--", linewidth=1)
+            axis.annotate(f"target {figure.target}", (1.45, target), fontsize=7, ha="right", va="bottom")
+        axis.set_title(textwrap.fill(f"[{figure.number}] {figure.metric}", 44), fontsize=8)
+        axis.set_ylabel(figure.unit, fontsize=8)
+        axis.tick_params(labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

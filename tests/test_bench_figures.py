@@ -1,0 +1,33 @@
+import math
+
+from wheelbase.bench.figures import Figure
+from wheelbase.bench.report import markdown
+
+
+def figure(ours: list[float], comparison: list[float] | None, rule: str, limit: float) -> Figure:
+    return Figure("1", "metric", "s", ours, comparison, "plain", "target", rule, limit)
+
+
+def test_ratio_uses_medians_of_both_sides() -> None:
+    f = figure([1.0, 9.0, 2.0], [4.0, 4.0, 100.0], "ratio<=", 0.25)
+    assert f.value == 2.0 and f.compared == 4.0 and f.ratio == 0.5
+    assert not f.met and f.verdict == "missed by 100%"
+
+
+def test_at_least_rules_report_the_shortfall() -> None:
+    f = figure([120.0], [100.0], "ratio>=", 1.3)
+    assert not f.met and f.verdict == "missed by 8%"
+    assert figure([140.0], [100.0], "ratio>=", 1.3).met
+
+
+def test_value_rules_ignore_the_comparison() -> None:
+    assert figure([0.9], None, "value<=", 1.0).met
+    assert figure([0.9], [0.1], "value<=", 1.0).met
+    assert figure([1.2], None, "value<=", 1.0).verdict == "missed by 20%"
+
+
+def test_table_lists_every_figure_with_its_verdict() -> None:
+    rows = markdown([figure([2.0], [4.0], "ratio<=", 0.25), figure([1.0], [2.0], "ratio<=", math.inf)], {"runs": "5", "cpu": "x"})
+    assert "| 1 | metric | 2 s | 4 s (plain) | 0.50 | target | missed by 100% |" in rows
+    assert "| context |" in rows
+    assert "| cpu | x |" in rows
