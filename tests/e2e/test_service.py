@@ -5,6 +5,7 @@ cookiecutter, `wheelbase pin` against the real registry, `docker buildx bake tes
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import urllib.request
@@ -141,6 +142,11 @@ def test_pin_check_fails_when_stale_and_passes_after_pin(registry: str, tmp_path
     stale = wheelbase("pin", "--check", str(service), check=False)
     assert stale.returncode == 5
     assert "stale:" in stale.stdout and first.digest in stale.stdout and second.digest in stale.stdout
+    # The service's own CI step, taken from its workflow, fails the same way.
+    workflow = yaml.safe_load((service / ".github" / "workflows" / "ci.yml").read_text())
+    step = next(s["run"] for s in workflow["jobs"]["pin-check"]["steps"] if "pin --check" in s.get("run", ""))
+    ci_step = run("sh", "-c", step, cwd=service, env={"PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"}, check=False)
+    assert ci_step.returncode == 5 and "stale:" in ci_step.stdout
     before = tree_digest(service)
     dry = wheelbase("pin", "--dry-run", str(service))
     assert "would change:" in dry.stdout and tree_digest(service) == before
