@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from support import PYTHON_IMAGE, REGISTRY, RUN_ID, Published, publish_wheelhouse, wheelbase
 
 

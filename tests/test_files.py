@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from wheelbase.errors import FileError
 from wheelbase.files import read_text, replace_all
 

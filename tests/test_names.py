@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from wheelbase.errors import UsageError
 from wheelbase.names import check_service_name, slugify
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from wheelbase.engine import RemoteImage
 from wheelbase.errors import CompatibilityError, StalePinError, UsageError
 from wheelbase.pinning import plan

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from wheelbase.errors import PinError, UsageError
 from wheelbase.pins import discover, read_bakefile, read_dockerfile
 from wheelbase.refs import ImageRef

@@ -1,4 +1,5 @@
 import pytest
+
 from wheelbase.errors import UsageError
 from wheelbase.refs import ImageRef
 

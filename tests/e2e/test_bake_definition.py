@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from support import REPO, run
 
 pytestmark = pytest.mark.e2e

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from support import PYTHON_IMAGE, REPO, Published, bake_env, copy_from_image, image_files, run
 
 pytestmark = pytest.mark.e2e

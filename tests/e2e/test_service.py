@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from support import (
     OTHER_PYTHON_IMAGE,
     PYTHON_IMAGE,
