@@ -2,12 +2,14 @@
 #
 #   docker buildx bake base            the wheelhouse image (default: alpine, Python 3.13)
 #   docker buildx bake base --push     ... and publish it to IMAGE
+#   docker buildx bake runtime         the shared runtime services deploy on (stack in /opt/venv)
+#   docker buildx bake release --push  publish both, the wheelhouse and its runtime
 #   docker buildx bake base-test       install the wheels offline and serve a request, nothing kept
 #   docker buildx bake lock            recompile base-image/requirements.txt on the build image
 #
 # Tags: IMAGE:py<PYTHON_VERSION>-<FLAVOR> moves with every publish; with TAG set, the release
-# also gets the immutable IMAGE:<TAG>-py<PYTHON_VERSION>-<FLAVOR>. Services pin one of them
-# together with its digest (see `wheelbase pin`).
+# also gets the immutable IMAGE:<TAG>-py<PYTHON_VERSION>-<FLAVOR>. The runtime takes the same
+# tags with a -runtime suffix. Services pin both, tag and digest (see `wheelbase pin`).
 
 # Repository the wheelhouse is tagged and pushed as.
 variable "IMAGE" {
@@ -96,15 +98,19 @@ function "python_image" {
 }
 
 function "tags" {
-  params = [image, tag, flavor, version]
+  params = [image, tag, flavor, version, suffix]
   result = concat(
-    ["${image}:py${version}-${flavor}"],
-    tag == "" ? [] : ["${image}:${tag}-py${version}-${flavor}"],
+    ["${image}:py${version}-${flavor}${suffix}"],
+    tag == "" ? [] : ["${image}:${tag}-py${version}-${flavor}${suffix}"],
   )
 }
 
 group "default" {
   targets = ["base"]
+}
+
+group "release" {
+  targets = ["base", "runtime"]
 }
 
 target "_common" {
@@ -131,7 +137,12 @@ target "_common" {
 # Tags of the wheelhouse. In the publish workflow, docker/metadata-action's generated bake file
 # redefines this target with the same tag scheme plus its OCI labels.
 target "docker-metadata-action" {
-  tags = tags(IMAGE, TAG, FLAVOR, PYTHON_VERSION)
+  tags = tags(IMAGE, TAG, FLAVOR, PYTHON_VERSION, "")
+}
+
+# The runtime's tags; the publish workflow's second metadata-action step (bake-target runtime-meta) redefines it.
+target "runtime-meta" {
+  tags = tags(IMAGE, TAG, FLAVOR, PYTHON_VERSION, "-runtime")
 }
 
 # The wheelhouse image: /wheels with requirements.txt, constraints.txt and wheelhouse.json.
@@ -140,6 +151,13 @@ target "base" {
   target     = "wheelhouse"
   # Provenance carries build times; without it two builds of one commit share a digest.
   attest = ["type=provenance,disabled=true"]
+}
+
+# The shared runtime: the Python image plus /opt/venv with the stack, no pip, no package manager.
+target "runtime" {
+  inherits = ["_common", "runtime-meta"]
+  target   = "runtime"
+  attest   = ["type=provenance,disabled=true"]
 }
 
 # Install and serve from the wheels without keeping an image.

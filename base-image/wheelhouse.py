@@ -5,6 +5,8 @@ build:  pip wheel the hash-locked requirements into a folder, compiling only wha
         there), constraints.txt and wheelhouse.json, with every mtime set to SOURCE_DATE_EPOCH.
 verify: install the folder offline with hash checking into a fresh venv and serve a request
         through uvicorn with uvloop and httptools.
+runtime: install the folder into /opt/venv (no pip inside), then take pip, ensurepip's bundled
+        wheels and the package manager out of the image, for the shared runtime image.
 """
 
 from __future__ import annotations
@@ -196,14 +198,42 @@ def build(args: argparse.Namespace) -> None:
 
 
 def verify(args: argparse.Namespace) -> None:
-    wheels = Path(args.wheels)
-    venv = Path(tempfile.mkdtemp(prefix="wheelhouse-verify-"))
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    pip("--python", python, "install", "--no-index", "--find-links", str(wheels),
-        "--require-hashes", "--only-binary=:all:", "-r", str(wheels / "requirements.txt"))
+    python = install(Path(args.wheels), Path(tempfile.mkdtemp(prefix="wheelhouse-verify-")))
     pip("--python", python, "check")
     subprocess.run([python, args.probe], check=True)
+
+
+def install(wheels: Path, venv: Path) -> str:
+    """A venv without pip, with every wheel installed offline, hash-checked, bytecode compiled."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    pip("--python", python, "install", "--no-index", "--find-links", str(wheels), "--no-cache-dir",
+        "--require-hashes", "--only-binary=:all:", "--compile", "-r", str(wheels / "requirements.txt"))
+    return python
+
+
+def runtime(args: argparse.Namespace) -> None:
+    install(Path(args.wheels), Path(args.venv))
+    import ensurepip
+    import importlib.util
+
+    pip_spec = importlib.util.find_spec("pip")
+    removed = [Path(ensurepip.__file__).parent / "_bundled", Path("/usr/share/python-wheels")]
+    if pip_spec and pip_spec.origin:
+        package = Path(pip_spec.origin).parent
+        removed += [package, *package.parent.glob("pip-*.dist-info")]
+    for folder in ("/usr/local/bin", "/usr/bin"):
+        removed += [p for p in Path(folder).glob("pip*") if re.fullmatch(r"pip[0-9.]*", p.name)]
+    for path in removed:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    subprocess.run(["sh", str(Path(args.toolchains) / f"{args.flavor}.sh"), "trim"], check=True)
+    leftovers = [str(p) for p in Path("/").rglob("*.whl") if not str(p).startswith(("/proc", "/sys", "/wheels"))]
+    if leftovers:
+        fail(f"wheel files left in the runtime image: {', '.join(leftovers)}")
+    print(f"wheelhouse: runtime venv in {args.venv}; pip, bundled wheels and the package manager removed")
 
 
 def main() -> None:
@@ -224,8 +254,13 @@ def main() -> None:
     check = commands.add_parser("verify")
     check.add_argument("--wheels", required=True)
     check.add_argument("--probe", required=True)
+    trim = commands.add_parser("runtime")
+    trim.add_argument("--wheels", required=True)
+    trim.add_argument("--venv", required=True)
+    trim.add_argument("--flavor", required=True)
+    trim.add_argument("--toolchains", required=True)
     args = parser.parse_args()
-    build(args) if args.command == "build" else verify(args)
+    {"build": build, "verify": verify, "runtime": runtime}[args.command](args)
 
 
 if __name__ == "__main__":

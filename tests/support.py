@@ -60,15 +60,22 @@ class Published:
     def pinned(self) -> str:
         return f"{self.ref}@{self.digest}"
 
+    @property
+    def runtime(self) -> str:
+        """The runtime published with it, pinned by the digest the registry has now."""
+        ref = f"{self.ref}-runtime"
+        done = run("docker", "buildx", "imagetools", "inspect", ref, "--format", "{{json .Manifest}}")
+        return f"{ref}@{json.loads(done.stdout)['digest']}"
+
 
 def bake_env(image: str, **extra: str) -> dict[str, str]:
     return {"IMAGE": image, "FLAVOR": "debian", "PYTHON_IMAGE": PYTHON_IMAGE, **extra}
 
 
 def publish_wheelhouse(image: str, **extra: str) -> Published:
-    """`docker buildx bake base --push` at the repository root, then the digest the registry has."""
+    """`docker buildx bake release --push` (wheelhouse and runtime), then the wheelhouse's digest."""
     env = bake_env(image, **extra)
-    run("docker", "buildx", "bake", "base", "--push", cwd=REPO, env=env)
+    run("docker", "buildx", "bake", "release", "--push", cwd=REPO, env=env)
     ref = f"{image}:py3.13-debian"
     digest = json.loads(run("docker", "buildx", "imagetools", "inspect", ref, "--format", "{{json .Manifest}}").stdout)["digest"]
     return Published(ref, digest, env)

@@ -16,17 +16,20 @@ LABELS = {"dev.wheelbase.flavor": "debian", "dev.wheelbase.python.version": "3.1
           "dev.wheelbase.python.image": "python:3.13-slim-trixie"}
 DOCKERFILE = f"""\
 ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{OLD}
+ARG RUNTIME_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian-runtime@{OLD}
 ARG PYTHON_IMAGE=localhost/python:3.13-slim-trixie
 FROM ${{BASE_IMAGE}} AS wheelhouse
 """
 
 
-def answer(digest: str, labels: dict[str, str] = LABELS):  # type: ignore[no-untyped-def]
+def answer(digest: str, labels: dict[str, str] = LABELS, runtime_labels: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """A registry's answer: the wheelhouse tag and its -runtime tag both at `digest`."""
     asked: list[ImageRef] = []
 
     def resolve(ref: ImageRef) -> Wheelhouse:
         asked.append(ref)
-        return Wheelhouse.from_remote(RemoteImage(ref, digest, labels))
+        is_runtime = ref.tag is not None and ref.tag.endswith("-runtime")
+        return Wheelhouse.from_remote(RemoteImage(ref, digest, runtime_labels if is_runtime and runtime_labels else labels))
 
     return resolve, asked
 
@@ -39,8 +42,11 @@ def service(tmp_path: Path, text: str = DOCKERFILE) -> Path:
 def test_moves_pin_and_runtime_to_the_registry_answer(tmp_path: Path) -> None:
     resolve, asked = answer(NEW)
     changes, texts = plan([service(tmp_path)], None, resolve)
-    assert [str(a) for a in asked] == ["localhost:5000/w/wheelhouse:py3.13-debian"]
+    assert [str(a) for a in asked] == ["localhost:5000/w/wheelhouse:py3.13-debian",
+                                       "localhost:5000/w/wheelhouse:py3.13-debian-runtime"]
     assert len(changes) == 1
+    assert [name for name, _, _ in changes[0].edits] == ["BASE_IMAGE", "RUNTIME_IMAGE", "PYTHON_IMAGE"]
+    assert f"ARG RUNTIME_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian-runtime@{NEW}" in texts[tmp_path / "Dockerfile"]
     assert "@" + NEW in texts[tmp_path / "Dockerfile"]
     assert "ARG PYTHON_IMAGE=python:3.13-slim-trixie" in texts[tmp_path / "Dockerfile"]
     assert (tmp_path / "Dockerfile").read_text() == DOCKERFILE
@@ -71,8 +77,21 @@ def test_an_image_without_wheelhouse_labels_is_refused(tmp_path: Path) -> None:
         plan([service(tmp_path)], None, resolve)
 
 
+def test_a_runtime_from_another_release_is_refused(tmp_path: Path) -> None:
+    resolve, _ = answer(NEW, runtime_labels={**LABELS, "dev.wheelbase.python.version": "3.12"})
+    with pytest.raises(CompatibilityError, match="was not built with"):
+        plan([service(tmp_path)], None, resolve)
+
+
+def test_a_file_without_runtime_pin_needs_no_runtime(tmp_path: Path) -> None:
+    text = "\n".join(line for line in DOCKERFILE.splitlines() if "RUNTIME_IMAGE" not in line) + "\n"
+    resolve, asked = answer(NEW)
+    plan([service(tmp_path, text)], None, resolve)
+    assert [str(a) for a in asked] == ["localhost:5000/w/wheelhouse:py3.13-debian"]
+
+
 def test_an_unpinned_dockerfile_counts_as_a_change(tmp_path: Path) -> None:
-    text = DOCKERFILE.replace(f"@{OLD}", "").replace("localhost/python", "python")
+    text = DOCKERFILE.replace(f"py3.13-debian@{OLD}", "py3.13-debian").replace("localhost/python", "python")
     resolve, _ = answer(OLD)
     changes, _ = plan([service(tmp_path, text)], None, resolve)
     assert "(empty)" not in changes[0].describe()

@@ -10,6 +10,7 @@ OLD = "sha256:" + "1" * 64
 NEW = "sha256:" + "2" * 64
 DOCKERFILE = f"""\
 ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{OLD}
+ARG RUNTIME_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian-runtime@{OLD}
 ARG PYTHON_IMAGE=localhost/python:3.13-slim-trixie
 FROM ${{BASE_IMAGE}} AS wheelhouse
 FROM ${{PYTHON_IMAGE}} AS python
@@ -26,12 +27,14 @@ def write(tmp_path: Path, text: str, name: str = "Dockerfile") -> Path:
 def test_reads_the_pin_and_the_runtime(tmp_path: Path) -> None:
     pinned = read_dockerfile(write(tmp_path, DOCKERFILE))
     assert pinned.base_ref == ImageRef.parse(f"localhost:5000/w/wheelhouse:py3.13-debian@{OLD}")
-    assert pinned.runtime is not None and pinned.runtime.value == "localhost/python:3.13-slim-trixie"
+    assert pinned.runtime is not None and pinned.runtime.value == f"localhost:5000/w/wheelhouse:py3.13-debian-runtime@{OLD}"
+    assert pinned.python is not None and pinned.python.value == "localhost/python:3.13-slim-trixie"
 
 
 def test_rewrites_only_the_values(tmp_path: Path) -> None:
     pinned = read_dockerfile(write(tmp_path, DOCKERFILE))
-    new = pinned.rewritten(ImageRef.parse(f"localhost:5000/w/wheelhouse:py3.13-debian@{NEW}"), "python:3.13-slim-trixie")
+    new = pinned.rewritten(ImageRef.parse(f"localhost:5000/w/wheelhouse:py3.13-debian@{NEW}"),
+                           ImageRef.parse(f"localhost:5000/w/wheelhouse:py3.13-debian-runtime@{NEW}"), "python:3.13-slim-trixie")
     assert new == DOCKERFILE.replace(OLD, NEW).replace("localhost/python:3.13-slim-trixie", "python:3.13-slim-trixie")
 
 
@@ -39,7 +42,7 @@ def test_accepts_a_quoted_pin(tmp_path: Path) -> None:
     text = DOCKERFILE.replace(f"ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{OLD}",
                               f'ARG BASE_IMAGE="localhost:5000/w/wheelhouse:py3.13-debian@{OLD}"')
     pinned = read_dockerfile(write(tmp_path, text))
-    assert '"' in pinned.rewritten(ImageRef.parse(f"localhost:5000/w/wheelhouse:py3.13-debian@{NEW}"), None)
+    assert '"' in pinned.rewritten(ImageRef.parse(f"localhost:5000/w/wheelhouse:py3.13-debian@{NEW}"), None, None)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +52,7 @@ def test_accepts_a_quoted_pin(tmp_path: Path) -> None:
         ("ARG BASE_IMAGE=x:y\n", "no FROM instruction"),
         (DOCKERFILE.replace("ARG BASE_IMAGE", "ARG OTHER"), "no `ARG BASE_IMAGE="),
         (DOCKERFILE + f"ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{OLD}\n", "2 candidate"),
+        (DOCKERFILE + "ARG RUNTIME_IMAGE=x:y\n", "2 candidate `ARG RUNTIME_IMAGE="),
         (DOCKERFILE.replace("FROM ${BASE_IMAGE} AS wheelhouse", "FROM scratch AS wheelhouse"), "no stage is `FROM"),
         (DOCKERFILE.replace(OLD, "sha256:nothex"), "malformed digest"),
         (DOCKERFILE.replace("py3.13-debian", "Bad Tag"), "not a valid image reference|malformed"),

@@ -1,10 +1,12 @@
 #!/bin/sh
-# The Alpine tools the wheelhouse build may need: `strip` (binutils) or `compile` (a C toolchain
-# for packages that ship only sources), each as a virtual group. Run only when needed.
+# Alpine's distribution-specific steps. `strip` (binutils) and `compile` (a C toolchain for
+# packages that ship only sources) are virtual groups installed only when the build needs them;
+# `trim` removes apk from the runtime image, keeping its database for vulnerability scanners.
 set -eu
 case "${1:-compile}" in
+    trim) rm -rf /sbin/apk /usr/bin/apk /etc/apk /var/cache/apk /usr/share/apk ;;
     strip) apk add --no-cache --virtual .wheelhouse-strip binutils ;;
     compile) apk add --no-cache --virtual .wheelhouse-build-deps \
         gcc musl-dev linux-headers libffi-dev libuv-dev make python3-dev ;;
-    *) echo "usage: $0 strip|compile" >&2; exit 2 ;;
+    *) echo "usage: $0 strip|compile|trim" >&2; exit 2 ;;
 esac

@@ -1,8 +1,13 @@
 #!/bin/sh
-# The Debian tools the wheelhouse build may need: `strip` (binutils) or `compile` (a C toolchain
-# for packages that ship only sources). The build runs this only when it needs them.
+# Debian's distribution-specific steps. `strip` (binutils) and `compile` (a C toolchain for
+# packages that ship only sources) are installed only when the build needs them; `trim` removes
+# the package manager from the runtime image, keeping its database for vulnerability scanners.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
+if [ "${1:-}" = trim ]; then
+    rm -rf /usr/bin/apt* /usr/bin/dpkg* /usr/lib/apt /usr/lib/dpkg /var/cache/apt /var/lib/apt /etc/apt
+    exit 0
+fi
 apt-get update -qq
 case "${1:-compile}" in
     strip) apt-get install -y -qq --no-install-recommends binutils >/dev/null ;;
@@ -11,5 +16,5 @@ case "${1:-compile}" in
         # Official python images carry their headers; a distribution python needs its -dev package.
         python -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
             || apt-get install -y -qq --no-install-recommends python3-dev >/dev/null ;;
-    *) echo "usage: $0 strip|compile" >&2; exit 2 ;;
+    *) echo "usage: $0 strip|compile|trim" >&2; exit 2 ;;
 esac

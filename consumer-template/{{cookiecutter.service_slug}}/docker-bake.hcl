@@ -18,6 +18,10 @@ variable "BASE_IMAGE" {
   default = ""
 }
 
+variable "RUNTIME_IMAGE" {
+  default = ""
+}
+
 variable "PYTHON_IMAGE" {
   default = ""
 }
@@ -38,8 +42,9 @@ group "default" {
 target "_common" {
   context = "."
   args = {
-    BASE_IMAGE   = BASE_IMAGE != "" ? BASE_IMAGE : null
-    PYTHON_IMAGE = PYTHON_IMAGE != "" ? PYTHON_IMAGE : null
+    BASE_IMAGE    = BASE_IMAGE != "" ? BASE_IMAGE : null
+    RUNTIME_IMAGE = RUNTIME_IMAGE != "" ? RUNTIME_IMAGE : null
+    PYTHON_IMAGE  = PYTHON_IMAGE != "" ? PYTHON_IMAGE : null
   }
   secret = concat(
     PIP_CERT != "" ? ["id=pip_cert,src=${PIP_CERT}"] : [],

@@ -1,4 +1,9 @@
-"""`wheelbase pin`: point every consumer at the registry's current digest for a wheelhouse tag."""
+"""`wheelbase pin`: point every consumer at the registry's current digests for a wheelhouse tag.
+
+The wheelhouse (`BASE_IMAGE`), the runtime published with it (`RUNTIME_IMAGE`, the same tag
+with -runtime) and the Python image it was built on (`PYTHON_IMAGE`, from its labels) move
+together, so a service never mixes releases.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import engine
-from .errors import StalePinError, UsageError
+from .errors import CompatibilityError, StalePinError, UsageError
 from .files import replace_all
-from .pins import PinnedFile, discover
+from .pins import BASE_ARG, PYTHON_ARG, RUNTIME_ARG, PinnedFile, discover
 from .refs import ImageRef
 from .wheelhouse import Wheelhouse
+
+RUNTIME_SUFFIX = "-runtime"
 
 
 @dataclass(frozen=True)
 class Change:
     path: Path
-    old_base: str
-    new_base: str
-    old_runtime: str | None
-    new_runtime: str | None
+    edits: tuple[tuple[str, str, str], ...]  # (setting, old value, new value)
 
     def describe(self) -> str:
-        parts = []
-        if self.old_base != self.new_base:
-            parts.append(f"BASE_IMAGE {self.old_base or '(empty)'} -> {self.new_base}")
-        if self.new_runtime and self.old_runtime is not None and self.old_runtime != self.new_runtime:
-            parts.append(f"PYTHON_IMAGE {self.old_runtime} -> {self.new_runtime}")
-        return f"{self.path}: " + "; ".join(parts)
+        return f"{self.path}: " + "; ".join(f"{name} {old or '(empty)'} -> {new}" for name, old, new in self.edits)
+
+
+@dataclass(frozen=True)
+class Release:
+    """What the registry says a wheelhouse tag is now: its pin, its runtime's pin, its Python image."""
+
+    base: ImageRef
+    runtime: ImageRef | None
+    python_image: str
+    python_version: str
+
+
+Resolver = Callable[[ImageRef], Wheelhouse]
 
 
 def _choose_base(files: list[PinnedFile], base: str | None) -> ImageRef:
@@ -48,21 +60,41 @@ def resolve_wheelhouse(ref: ImageRef) -> Wheelhouse:
     return Wheelhouse.from_remote(engine.inspect_remote(ref))
 
 
-def plan(paths: list[Path], base: str | None,
-         resolve: Callable[[ImageRef], Wheelhouse] = resolve_wheelhouse) -> tuple[list[Change], dict[Path, str]]:
+def runtime_ref(base: ImageRef) -> ImageRef:
+    return ImageRef(base.repository, f"{base.tag}{RUNTIME_SUFFIX}")
+
+
+def resolve_release(base: ImageRef, resolve: Resolver, with_runtime: bool) -> Release:
+    wheelhouse = resolve(base)
+    runtime = None
+    if with_runtime:
+        found = resolve(runtime_ref(base))
+        if (found.flavor, found.python_version, found.python_image) != (
+                wheelhouse.flavor, wheelhouse.python_version, wheelhouse.python_image):
+            raise CompatibilityError(
+                f"{runtime_ref(base).name} (Python {found.python_version}, {found.flavor}) was not built with "
+                f"{base.name} (Python {wheelhouse.python_version}, {wheelhouse.flavor}); publish both with "
+                "`docker buildx bake release --push`")
+        runtime = runtime_ref(base).with_digest(found.image.digest)
+    return Release(base.with_digest(wheelhouse.image.digest), runtime, wheelhouse.python_image, wheelhouse.python_version)
+
+
+def plan(paths: list[Path], base: str | None, resolve: Resolver = resolve_wheelhouse) -> tuple[list[Change], dict[Path, str]]:
     """Reads and checks everything, asks the registry, and returns the changes without writing."""
     files = discover(paths)
-    wanted = _choose_base(files, base)
-    wheelhouse = resolve(wanted)
-    pinned = wanted.with_digest(wheelhouse.image.digest)
+    release = resolve_release(_choose_base(files, base), resolve, any(f.runtime is not None for f in files))
     changes, texts = [], {}
     for file in files:
-        new_text = file.rewritten(pinned, wheelhouse.python_image)
-        if new_text != file.text:
-            old_runtime = file.runtime.value if file.runtime else None
-            changes.append(Change(file.path, file.base.value if file.base else "", str(pinned),
-                                  old_runtime, wheelhouse.python_image))
-            texts[file.path] = new_text
+        new_text = file.rewritten(release.base, release.runtime, release.python_image)
+        if new_text == file.text:
+            continue
+        wanted = ((BASE_ARG, file.base, str(release.base)),
+                  (RUNTIME_ARG, file.runtime, str(release.runtime) if release.runtime else ""),
+                  (PYTHON_ARG, file.python, release.python_image))
+        edits = tuple((name, setting.value, value) for name, setting, value in wanted
+                      if setting is not None and value and setting.value != value)
+        changes.append(Change(file.path, edits))
+        texts[file.path] = new_text
     return changes, texts
 
 

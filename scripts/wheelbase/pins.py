@@ -1,9 +1,10 @@
 """Finding and rewriting a service's wheelhouse pin.
 
 A consumer Dockerfile carries exactly one `ARG BASE_IMAGE=<image>:<tag>@sha256:<digest>` (the
-line Renovate also reads) used by `FROM ${BASE_IMAGE} AS wheelhouse`, and one
-`ARG PYTHON_IMAGE=...` for the runtime, which must be the image the wheelhouse was built on.
-A bake file may repeat them as variable defaults; those are rewritten too when present.
+line Renovate also reads) used by `FROM ${BASE_IMAGE} AS wheelhouse`; `ARG RUNTIME_IMAGE=` for
+the shared runtime published with it (same tag with -runtime); and `ARG PYTHON_IMAGE=` for the
+image the wheelhouse was built on. A bake file may repeat them as variable defaults; those are
+rewritten too when present.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from .files import read_text
 from .refs import ImageRef
 
 BASE_ARG = "BASE_IMAGE"
-RUNTIME_ARG = "PYTHON_IMAGE"
+RUNTIME_ARG = "RUNTIME_IMAGE"
+PYTHON_ARG = "PYTHON_IMAGE"
 SKIP_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__", ".tox"})
 
 _ARG = r"^(?P<lead>[ \t]*ARG[ \t]+{name}=)(?P<quote>\"?)(?P<value>[^\"\n]*?)(?P=quote)[ \t]*$"
@@ -45,6 +47,7 @@ class PinnedFile:
     text: str
     base: Setting | None
     runtime: Setting | None
+    python: Setting | None
 
     @property
     def base_ref(self) -> ImageRef | None:
@@ -55,13 +58,11 @@ class PinnedFile:
         except UsageError as exc:
             raise PinError(f"{self.path}:{self.base.line}: {exc}") from exc
 
-    def rewritten(self, base: ImageRef, runtime: str | None) -> str:
-        """The file's text with the pin (and the runtime image, when known) replaced."""
-        edits = [(self.base, str(base))]
-        if runtime and self.runtime is not None:
-            edits.append((self.runtime, runtime))
+    def rewritten(self, base: ImageRef, runtime: ImageRef | None, python: str | None) -> str:
+        """The file's text with the pins replaced; a setting the file does not have stays absent."""
+        edits = [(self.base, str(base)), (self.runtime, str(runtime) if runtime else None), (self.python, python)]
         text = self.text
-        for setting, value in sorted(((s, v) for s, v in edits if s is not None), key=lambda e: -e[0].start):
+        for setting, value in sorted(((s, v) for s, v in edits if s is not None and v), key=lambda e: -e[0].start):
             text = text[: setting.start] + value + text[setting.end:]
         return text
 
@@ -102,7 +103,8 @@ def read_dockerfile(path: Path) -> PinnedFile:
     if not _FROM_BASE.search(text):
         raise PinError(f"{path} declares {BASE_ARG} but no stage is `FROM ${{{BASE_ARG}}}`; add `FROM ${{{BASE_ARG}}} AS wheelhouse`")
     runtime = _one(path, _settings(text, _ARG, RUNTIME_ARG, re.IGNORECASE), f"`ARG {RUNTIME_ARG}=`")
-    pinned = PinnedFile(path, "dockerfile", text, base, runtime)
+    python = _one(path, _settings(text, _ARG, PYTHON_ARG, re.IGNORECASE), f"`ARG {PYTHON_ARG}=`")
+    pinned = PinnedFile(path, "dockerfile", text, base, runtime, python)
     pinned.base_ref  # noqa: B018 - parse now so a malformed pin fails before anything is written
     return pinned
 
@@ -115,7 +117,8 @@ def read_bakefile(path: Path) -> PinnedFile | None:
     if base is None or not base.value:
         return None
     runtime = _one(path, _settings(text, _VARIABLE, RUNTIME_ARG), f'`variable "{RUNTIME_ARG}"`')
-    pinned = PinnedFile(path, "bake", text, base, runtime)
+    python = _one(path, _settings(text, _VARIABLE, PYTHON_ARG), f'`variable "{PYTHON_ARG}"`')
+    pinned = PinnedFile(path, "bake", text, base, runtime, python)
     pinned.base_ref  # noqa: B018
     return pinned
 

@@ -8,7 +8,6 @@ commit in the service's .cruft.json, so `cruft check` tells when the service is 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import cruft
@@ -17,9 +16,8 @@ from cookiecutter.exceptions import CookiecutterException
 from .errors import UsageError, WheelbaseError
 from .layout import REPO, default_base
 from .names import check_service_name
-from .pinning import resolve_wheelhouse
+from .pinning import Resolver, resolve_release, resolve_wheelhouse
 from .refs import ImageRef
-from .wheelhouse import Wheelhouse
 
 TEMPLATE_DIRECTORY = "consumer-template"
 
@@ -34,7 +32,7 @@ def template_source(given: str | None) -> str:
 
 
 def new(name: str, output_dir: Path, base: str | None, template: str | None = None,
-        resolve: Callable[[ImageRef], Wheelhouse] = resolve_wheelhouse) -> Path:
+        resolve: Resolver = resolve_wheelhouse) -> Path:
     """Renders the template into output_dir/<slug>; checks everything before writing a file."""
     slug = check_service_name(name)
     if not output_dir.is_dir():
@@ -46,12 +44,13 @@ def new(name: str, output_dir: Path, base: str | None, template: str | None = No
     ref = ImageRef.parse(base) if base else default_base()
     if ref.digest:
         raise UsageError(f"--base takes IMAGE:TAG, not a digest ({base}); the digest is looked up in the registry")
-    wheelhouse = resolve(ref)
+    release = resolve_release(ref, resolve, with_runtime=True)
     context = {
         "service_name": name,
-        "base_image": str(ref.with_digest(wheelhouse.image.digest)),
-        "python_image": wheelhouse.python_image,
-        "python_version": wheelhouse.python_version,
+        "base_image": str(release.base),
+        "runtime_image": str(release.runtime),
+        "python_image": release.python_image,
+        "python_version": release.python_version,
     }
     try:
         created = cruft.create(source, output_dir=output_dir, extra_context=context, no_input=True,

@@ -1,7 +1,8 @@
 """Build-time guards against a wheelhouse that does not fit (standard library and pip only).
 
-runtime:       the Python image must match the wheelhouse's Python series, libc and machine,
-               and accept every wheel's tags; otherwise fail naming both sides.
+runtime:       the Python running this (the build image or the shared runtime) must match the
+               wheelhouse's Python series, libc and machine, and accept every wheel's tags;
+               otherwise fail naming both sides.
 conflicts F:   every requirement in F (a requirements.in or a lock) that names a wheelhouse
                package must admit the wheelhouse's version; otherwise fail naming the
                package and both versions.
@@ -33,11 +34,12 @@ def runtime(facts):
     there = (f"Python {facts['python_series']}, {facts['libc']}, {facts['machine']} "
              f"(built on {facts['python_image']}, flavor {facts['flavor']})")
     if (here_series, here_libc, platform.machine()) != (facts["python_series"], facts["libc"], facts["machine"]):
-        fail(f"the runtime image ({here}) does not match the wheelhouse ({there}); "
-             f"set PYTHON_IMAGE to {facts['python_image']} or run `wheelbase pin`")
+        fail(f"this image ({here}) does not match the wheelhouse ({there}); "
+             f"set PYTHON_IMAGE to {facts['python_image']} and RUNTIME_IMAGE to the wheelhouse's runtime, "
+             "or run `wheelbase pin`")
     for wheel in sorted(WHEELS.glob("*.whl")):
         if not supported & set(parse_wheel_filename(wheel.name)[3]):
-            fail(f"the runtime image ({here}) cannot install {wheel.name} from the wheelhouse ({there})")
+            fail(f"this image ({here}) cannot install {wheel.name} from the wheelhouse ({there})")
     print(f"runtime matches the wheelhouse: {here}")
 
 
