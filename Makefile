@@ -16,10 +16,11 @@ export REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 setup:
 	bash .ci/provision
 
-# Build, test and publish the wheelhouse to the local registry, then print the pin services use.
+# Build, test and publish the wheelhouse and its runtime to the local registry, then print their pins.
 wheelhouse: setup
-	docker buildx bake base --push
+	docker buildx bake release --push
 	.venv/bin/wheelbase resolve "$(IMAGE):py$(PYTHON_VERSION)-$(FLAVOR)"
+	.venv/bin/wheelbase resolve "$(IMAGE):py$(PYTHON_VERSION)-$(FLAVOR)-runtime"
 
 # Everything: lint, unit tests and the end-to-end tests on the real engine and registry.
 test: setup
