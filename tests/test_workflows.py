@@ -135,35 +135,45 @@ def test_tag_scheme_default_pin_and_readme_agree() -> None:
     assert "type=raw,value=${{ env.TAG }}-py${{ env.PYTHON_VERSION }}-${{ matrix.flavor }}" in publish
 
 
+def metadata_bake_file(step: dict, values: dict[str, str], image: str, path: Path) -> Path:  # type: ignore[type-arg]
+    """What docker/metadata-action writes for a step: its tags, under its bake target."""
+    tags = [f"{image}:" + re.sub(r"\$\{\{ ([\w.]+) \}\}", lambda m: values[m[1]], line.split("value=", 1)[1])
+            for line in step["with"]["tags"].splitlines() if line.strip()]
+    target = step["with"].get("bake-target", "docker-metadata-action")
+    path.write_text(json.dumps({"target": {target: {"tags": tags, "labels": {"org.opencontainers.image.revision": "0" * 40}}}}))
+    return path
+
+
 @pytest.mark.e2e
-def test_bake_print_with_the_metadata_bake_file_gives_what_publish_relies_on(tmp_path: Path) -> None:
+def test_bake_print_with_the_metadata_bake_files_gives_what_publish_relies_on(tmp_path: Path) -> None:
     """The publish job's bake invocation, replayed with --print: tags, platforms, attestations, cache."""
     data = yaml.safe_load((REPO / ".github" / "workflows" / "publish.yml").read_text())
     job = data["jobs"]["wheelhouse"]
-    meta = next(s for s in job["steps"] if s.get("id") == "meta")["with"]
-    bake = next(s for s in job["steps"] if s.get("id") == "bake")["with"]
+    steps = {s.get("id"): s for s in job["steps"]}
     values = {"env.PYTHON_VERSION": "3.13", "matrix.flavor": "debian", "env.TAG": "2026.11.26.7"}
-    image = "ghcr.io/acme/wheelhouse"
-    tags = [f"{image}:" + re.sub(r"\$\{\{ ([\w.]+) \}\}", lambda m: values[m[1]], line.split("value=", 1)[1])
-            for line in meta["tags"].splitlines() if line.strip()]
-    metadata_file = tmp_path / "docker-metadata-action-bake.json"
-    metadata_file.write_text(json.dumps({"target": {"docker-metadata-action": {
-        "tags": tags, "labels": {"org.opencontainers.image.revision": "0" * 40}}}}))
-    sets = [line.replace("${{ matrix.flavor }}", "debian") for line in bake["set"].splitlines() if line.strip()]
-    args = ["docker", "buildx", "bake", "--print", "-f", "docker-bake.hcl", "-f", str(metadata_file), bake["targets"]]
-    for line in sets:
-        args += ["--set", line]
+    image, release = "ghcr.io/acme/wheelhouse", "2026.11.26.7"
+    files = [metadata_bake_file(steps[name], values, image, tmp_path / f"{name}.json") for name in ("meta", "meta-runtime")]
+    bake = steps["bake"]["with"]
+    args = ["docker", "buildx", "bake", "--print", "-f", "docker-bake.hcl"]
+    for file in files:
+        args += ["-f", str(file)]
+    for line in bake["set"].splitlines():
+        if line.strip():
+            args += ["--set", line.replace("${{ matrix.flavor }}", "debian")]
     env = {"PATH": os.environ["PATH"], "FLAVOR": "debian", "PLATFORMS": data["env"]["PLATFORMS"],
-           "IMAGE": image, "TAG": "2026.11.26.7", "PYTHON_VERSION": "3.13"}
-    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
+           "IMAGE": image, "TAG": release, "PYTHON_VERSION": "3.13"}
+    done = subprocess.run([*args, bake["targets"]], cwd=REPO, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    target = json.loads(done.stdout)["target"]["base"]
-    # The workflow's tags are exactly the bake file's own scheme for the same release.
-    own = subprocess.run(["docker", "buildx", "bake", "--print", "base"], cwd=REPO, env=env, capture_output=True, text=True)
-    assert target["tags"] == json.loads(own.stdout)["target"]["base"]["tags"] == [
-        f"{image}:py3.13-debian", f"{image}:2026.11.26.7-py3.13-debian"]
-    assert target["platforms"] == ["linux/amd64", "linux/arm64"]
-    assert target["attest"] == ["type=provenance,mode=max", "type=sbom"]
-    assert target["cache-from"] == ["type=gha,scope=wheelhouse-debian"]
-    assert target["cache-to"] == ["type=gha,mode=max,scope=wheelhouse-debian"]
-    assert target["labels"]["org.opencontainers.image.revision"] == "0" * 40
+    targets = json.loads(done.stdout)["target"]
+    own = subprocess.run(["docker", "buildx", "bake", "--print", "release"], cwd=REPO, env=env, capture_output=True, text=True)
+    own_targets = json.loads(own.stdout)["target"]
+    for name, suffix, scope in (("base", "", "wheelhouse-debian"), ("runtime", "-runtime", "runtime-debian")):
+        target = targets[name]
+        # The workflow's tags are exactly the bake file's own scheme for the same release.
+        assert target["tags"] == own_targets[name]["tags"] == [
+            f"{image}:py3.13-debian{suffix}", f"{image}:{release}-py3.13-debian{suffix}"]
+        assert target["platforms"] == ["linux/amd64", "linux/arm64"]
+        assert target["attest"] == ["type=provenance,mode=max", "type=sbom"]
+        assert target["cache-from"] == [f"type=gha,scope={scope}"]
+        assert target["cache-to"] == [f"type=gha,mode=max,scope={scope}"]
+        assert target["labels"]["org.opencontainers.image.revision"] == "0" * 40

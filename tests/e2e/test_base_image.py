@@ -126,3 +126,23 @@ def test_lock_regenerates_requirements_from_the_build_image(tmp_path: Path) -> N
     assert "docker buildx bake lock" in text
     assert set(pins(text)) >= SHARED
     assert all(re.search(rf"^{name}==\S+ \\\n\s+--hash=sha256:", text, re.MULTILINE) for name in SHARED)
+
+
+def test_runtime_serves_the_stack_without_pip_wheels_or_package_manager(wheelhouse: Published, tmp_path: Path) -> None:
+    runtime = wheelhouse.runtime
+    run("docker", "pull", "--quiet", runtime)
+    layers = image_files(runtime, tmp_path)
+    assert len(layers) == 1, "the runtime is flattened so removed files are gone from every layer"
+    names = [n.removeprefix("./") for n in next(iter(layers.values()))]
+    assert [n for n in names if n.endswith(".whl")] == []
+    assert [n for n in names if re.search(r"site-packages/pip/__init__\.py$", n)] == []
+    assert [n for n in names if re.fullmatch(r"usr/(local/)?bin/(pip[0-9.]*|apt|apt-get|dpkg)", n)] == []
+    assert "var/lib/dpkg/status" in names, "the package database stays, for vulnerability scanners"
+    probe = REPO / "base-image" / "probe.py"
+    served = run("docker", "run", "--rm", "--network", "none", "--read-only", "--user", "10001:10001",
+                 "-v", f"{probe}:/probe/probe.py:ro", runtime, "python", "/probe/probe.py")
+    assert "'loop': 'uvloop.Loop'" in served.stdout
+    no_pip = run("docker", "run", "--rm", runtime, "python", "-m", "pip", "--version", check=False)
+    assert no_pip.returncode != 0 and "No module named pip" in no_pip.stderr
+    labels = json.loads(run("docker", "image", "inspect", runtime, "--format", "{{json .Config.Labels}}").stdout)
+    assert labels["dev.wheelbase.python.image"] == PYTHON_IMAGE and labels["dev.wheelbase.flavor"] == "debian"
