@@ -66,7 +66,7 @@ def run(
             stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None,
         )
     except subprocess.TimeoutExpired as exc:
-        raise EngineError(f"`docker {' '.join(args[:3])}` did not finish in {timeout:.0f} s") from exc
+        raise EngineError(f"`docker {' '.join(args[:3])}` did not finish in {timeout:.0f} s", timed_out=True) from exc
     if done.returncode:
         detail = (done.stderr or "").strip().splitlines()
         last = detail[-1] if detail else f"exit code {done.returncode}"
@@ -87,6 +87,9 @@ def inspect_remote(ref: ImageRef, timeout: float = REGISTRY_TIMEOUT) -> RemoteIm
     try:
         done = run(["buildx", "imagetools", "inspect", str(ref), "--format", "{{json .}}"], timeout=timeout)
     except EngineError as exc:
+        if exc.timed_out:
+            raise RegistryError(f"the registry for {ref.name} did not answer within {timeout:.0f} s; "
+                                "check the address and the network") from exc
         raise _registry_error(ref, str(exc)) from exc
     data = json.loads(done.stdout)
     manifest, image = data.get("manifest") or {}, data.get("image") or {}

@@ -38,9 +38,10 @@ class EngineError(WheelbaseError):
 
     exit_code = 6
 
-    def __init__(self, message: str, output: str = "") -> None:
+    def __init__(self, message: str, output: str = "", timed_out: bool = False) -> None:
         super().__init__(message)
         self.output = output
+        self.timed_out = timed_out
 
 
 class CompatibilityError(WheelbaseError):

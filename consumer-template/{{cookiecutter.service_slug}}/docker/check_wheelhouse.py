@@ -1,15 +1,18 @@
 """Build-time guards against a wheelhouse that does not fit (standard library and pip only).
 
-runtime:       the Python running this (the build image or the shared runtime) must match the
-               wheelhouse's Python series, libc and machine, and accept every wheel's tags;
-               otherwise fail naming both sides.
+runtime:       every wheel in the wheelhouse must have a sha256 its lock lists (else it was
+               altered after it was built); the Python running this (the build image or the
+               shared runtime) must match the wheelhouse's Python series, libc and machine, and
+               accept every wheel's tags; otherwise fail naming both sides.
 conflicts F:   every requirement in F (a requirements.in or a lock) that names a wheelhouse
                package must admit the wheelhouse's version; otherwise fail naming the
                package and both versions.
 """
 
+import hashlib
 import json
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -25,7 +28,17 @@ def fail(message):
     sys.exit(1)
 
 
+def verify_hashes():
+    locked = set(re.findall(r"--hash=sha256:([0-9a-f]{64})", (WHEELS / "requirements.txt").read_text()))
+    for wheel in sorted(WHEELS.glob("*.whl")):
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        if digest not in locked:
+            fail(f"{wheel.name} in the wheelhouse does not match the hashes in its lock (sha256 {digest[:16]}...): "
+                 "the wheelhouse was altered after it was built; pin a digest published by `docker buildx bake release --push`")
+
+
 def runtime(facts):
+    verify_hashes()
     here_series = "{}.{}".format(*sys.version_info[:2])
     supported = set(tags.sys_tags())
     here_tag = next(iter(supported))

@@ -1,0 +1,116 @@
+"""Supply chain and secrets, on the real engine and registry: build secrets leave no trace in any
+image, a tampered wheelhouse cannot be installed, and the wheelhouse builds reproducibly."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from support import PYTHON_IMAGE, REPO, RUN_ID, Published, bake_env, copy_from_image, run, wheelbase
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def secrets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A proxy CA bundle and a pip.conf with an index token, each carrying bytes no image may hold."""
+    folder = tmp_path_factory.mktemp("secrets")
+    marker = uuid.uuid4().hex
+    ca = folder / "proxy-ca.pem"
+    ca.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text() + f"\n# proxy-ca-{marker}\n")
+    token = f"tok{marker[:16]}"
+    # An extra index that refuses at once (port 9 on loopback): pip reads the credentials, uses PyPI.
+    conf = folder / "pip.conf"
+    conf.write_text(f"[global]\nextra-index-url = https://wheelbase-ci:{token}@127.0.0.1:9/simple\nretries = 0\ntimeout = 5\n")
+    return {"PIP_CERT": str(ca), "PIP_CONFIG_FILE": str(conf), "ca_marker": f"proxy-ca-{marker}", "token": token}
+
+
+def leaks(blob: bytes, secrets: dict[str, str]) -> list[str]:
+    return [name for name in ("ca_marker", "token") if secrets[name].encode() in blob]
+
+
+def scan_image(image: str, secrets: dict[str, str], workdir: Path) -> list[str]:
+    """Every byte of `docker save` (layers and config), `docker history --no-trunc` and the inspect JSON."""
+    archive = workdir / f"{uuid.uuid4().hex}.tar"
+    run("docker", "save", image, "--output", str(archive))
+    found = []
+    with tarfile.open(archive) as saved:
+        for member in saved.getmembers():
+            if member.isfile():
+                found += [f"{image} {member.name}: {what}" for what in leaks(saved.extractfile(member).read(), secrets)]  # type: ignore[union-attr]
+    archive.unlink()
+    history = run("docker", "history", "--no-trunc", "--format", "{{json .}}", image).stdout
+    inspect = run("docker", "image", "inspect", image).stdout
+    found += [f"{image} history: {what}" for what in leaks(history.encode(), secrets)]
+    found += [f"{image} config: {what}" for what in leaks(inspect.encode(), secrets)]
+    return found
+
+
+def test_build_secrets_appear_in_no_image_history_or_config(registry: str, secrets: dict[str, str], tmp_path: Path) -> None:
+    image = f"{registry}/wheelbase-e2e-{RUN_ID}/secrets"
+    env = {**bake_env(image), "PIP_CERT": secrets["PIP_CERT"], "PIP_CONFIG_FILE": secrets["PIP_CONFIG_FILE"]}
+    built = run("docker", "buildx", "bake", "release", "--push", "--no-cache", "--progress", "plain", cwd=REPO, env=env)
+    assert "127.0.0.1:9" in built.stderr, "pip did not read the pip.conf secret"
+    assert secrets["token"] not in built.stderr, "pip printed the index token"
+    definition = run("docker", "buildx", "bake", "--print", "release", cwd=REPO, env=env).stdout
+    assert secrets["token"] not in definition and secrets["PIP_CONFIG_FILE"] not in json.dumps(
+        json.loads(definition)["target"]["base"]["args"]), "a secret reached the build args (and so provenance)"
+
+    wheelbase("new", "Secret Keeper", "--output-dir", str(tmp_path), "--base", f"{image}:py3.13-debian")
+    service = tmp_path / "secret-keeper"
+    (service / "requirements.in").write_text("python-multipart\n")
+    run("docker", "buildx", "bake", "lock", cwd=service, env=env)
+    run("docker", "buildx", "bake", "test", "image", "--no-cache", cwd=service,
+        env={**env, "IMAGE": f"secret-keeper-{RUN_ID}", "PYTHON_IMAGE": ""})
+
+    found = []
+    for built_image in (f"{image}:py3.13-debian", f"{image}:py3.13-debian-runtime", f"secret-keeper-{RUN_ID}:dev"):
+        found += scan_image(built_image, secrets, tmp_path)
+    assert found == []
+
+
+def test_a_tampered_wheel_in_a_wheelhouse_fails_the_consumer_build(wheelhouse: Published, registry: str, tmp_path: Path) -> None:
+    """A wheelhouse image whose fastapi wheel changed after its lock was written: the service build refuses it."""
+    wheels = copy_from_image(wheelhouse.pinned, "/wheels", tmp_path)
+    victim = next(wheels.glob("fastapi-*.whl"))
+    victim.write_bytes(victim.read_bytes() + b"\0")
+    labels = json.loads(run("docker", "image", "inspect", wheelhouse.pinned, "--format", "{{json .Config.Labels}}").stdout)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY wheels /wheels\n")
+    tampered = f"{registry}/wheelbase-e2e-{RUN_ID}/tampered:py3.13-debian"
+    label_args = [arg for key, value in labels.items() for arg in ("--label", f"{key}={value}")]
+    run("docker", "buildx", "build", "--tag", tampered, *label_args, "--push", str(tmp_path))
+
+    wheelbase("new", "Victim", "--output-dir", str(tmp_path), "--base", wheelhouse.ref)
+    service = tmp_path / "victim"
+    digest = json.loads(run("docker", "buildx", "imagetools", "inspect", tampered, "--format", "{{json .Manifest}}").stdout)["digest"]
+    done = run("docker", "buildx", "bake", "image", "--no-cache", "--progress", "plain", cwd=service,
+               env={"BASE_IMAGE": f"{tampered}@{digest}"}, check=False)
+    assert done.returncode != 0
+    assert f"error: {victim.name} in the wheelhouse does not match the hashes in its lock" in done.stderr
+
+
+def test_a_tampered_wheel_fails_the_runtime_build_that_installs_it(wheelhouse: Published, tmp_path: Path) -> None:
+    """The runtime stage installs /wheels with --require-hashes: a changed wheel stops it with pip's hash error."""
+    wheels = copy_from_image(wheelhouse.pinned, "/wheels", tmp_path)
+    victim = next(wheels.glob("uvicorn-*.whl"))
+    victim.write_bytes(victim.read_bytes() + b"\0")
+    done = run("docker", "run", "--rm", "--network", "none", "-v", f"{wheels}:/wheels:ro",
+               "-v", f"{REPO / 'base-image'}:/src:ro", PYTHON_IMAGE, "python", "/src/wheelhouse.py", "runtime",
+               "--wheels", "/wheels", "--venv", "/opt/venv", "--flavor", "debian", "--toolchains", "/src/toolchain", check=False)
+    assert done.returncode != 0
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in done.stdout + done.stderr
+
+
+def test_two_no_cache_builds_of_one_commit_push_the_same_digest(registry: str) -> None:
+    digests = []
+    for attempt in (1, 2):
+        image = f"{registry}/wheelbase-e2e-{RUN_ID}/reproducible-{attempt}"
+        env = bake_env(image, SOURCE_DATE_EPOCH="1764115200", REVISION="0" * 40)
+        run("docker", "buildx", "bake", "base", "--push", "--no-cache", cwd=REPO, env=env)
+        manifest = run("docker", "buildx", "imagetools", "inspect", f"{image}:py3.13-debian", "--format", "{{json .Manifest}}")
+        digests.append(json.loads(manifest.stdout)["digest"])
+    assert digests[0] == digests[1]
