@@ -25,8 +25,10 @@ _REGISTRY_FAILURES = (
     ("manifest unknown", "{ref} does not exist in the registry; check the tag, or publish it with `docker buildx bake base --push`"),
     ("connection refused", "the registry for {ref} refused the connection; is it running and is the address right?"),
     ("no such host", "the registry host of {ref} cannot be resolved; check the address"),
-    ("unauthorized", "the registry refused {ref} as unauthorized; run `docker login` for it"),
-    ("authentication required", "the registry refused {ref} as unauthorized; run `docker login` for it"),
+    ("no basic auth credentials", "the registry for {ref} requires a login (401) and Docker has none for it; run `docker login {host}`"),
+    ("authorization failed", "the registry refused the credentials for {ref} (401); run `docker login {host}` again"),
+    ("unauthorized", "the registry refused {ref} as unauthorized (401); run `docker login {host}`"),
+    ("authentication required", "the registry refused {ref} as unauthorized (401); run `docker login {host}`"),
     ("denied", "the registry denied access to {ref}; check `docker login` and the repository's permissions"),
     ("timeout", "the registry for {ref} did not answer in time; check the address and the network"),
     ("server gave http response to https client", "the registry for {ref} speaks plain HTTP; list it in the engine's insecure-registries"),
@@ -76,9 +78,11 @@ def run(
 
 def _registry_error(ref: ImageRef, detail: str) -> RegistryError:
     lowered = detail.lower()
+    first = ref.repository.split("/", 1)[0]
+    host = first if "/" in ref.repository and ("." in first or ":" in first or first == "localhost") else "docker.io"
     for needle, message in _REGISTRY_FAILURES:
         if needle in lowered:
-            return RegistryError(message.format(ref=ref.name))
+            return RegistryError(message.format(ref=ref.name, host=host))
     return RegistryError(f"the registry could not resolve {ref.name}: {detail}")
 
 

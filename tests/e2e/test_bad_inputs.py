@@ -160,8 +160,8 @@ def table_rows() -> dict[str, tuple[str, str, str]]:
     rows = {}
     for line in TABLE.read_text().splitlines():
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
-        if len(cells) == 4 and cells[0].startswith("`") and cells[0] != "`case`":
-            rows[cells[0].strip("`")] = (cells[1], cells[2], cells[3].strip("`"))
+        if len(cells) == 4 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = (cells[1], cells[2], cells[3].removeprefix("`` ").removesuffix(" ``"))
     return rows
 
 
@@ -261,7 +261,7 @@ def test_the_table_lists_exactly_these_cases() -> None:
             "",
             "| case | input | exit | message |",
             "|---|---|---|---|",
-            *(f"| `{cid}` | {inp} | {code} | `{msg}` |" for cid, (inp, code, msg) in ((c.id, RESULTS[c.id]) for c in CASES)),
+            *(f"| `{cid}` | {inp} | {code} | `` {msg} `` |" for cid, (inp, code, msg) in ((c.id, RESULTS[c.id]) for c in CASES)),
         ]
         TABLE.write_text("\n".join(lines) + "\n")
     assert list(table_rows()) == [c.id for c in CASES]
