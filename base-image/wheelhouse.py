@@ -1,7 +1,8 @@
 """Builds and verifies the wheelhouse inside the build image (standard library and pip only).
 
-build:  pip wheel the hash-locked requirements into a folder, compiling only what ships no
-        wheel for this platform, strip debug symbols from extension modules, then write requirements.txt (hashes of the files that are
+fetch:  on the builder's own platform, pip download the target platform's binary wheels of the
+        hash-locked requirements and strip them; list what ships no wheel in needs-build.txt.
+build:  on the target platform, compile only what fetch could not get (pip wheel), then write requirements.txt (hashes of the files that are
         there), constraints.txt and wheelhouse.json, with every mtime set to SOURCE_DATE_EPOCH.
 verify: install the folder offline with hash checking into a fresh venv and serve a request
         through uvicorn with uvloop and httptools.
@@ -63,19 +64,82 @@ def install_toolchain(flavor: str, toolchains: Path, need: str) -> None:
     subprocess.run(["sh", str(script), need], check=True)
 
 
-def fetch_wheels(requirements: Path, out: Path, flavor: str, toolchains: Path, no_binary: str) -> None:
-    base = ["wheel", "--require-hashes", "--wheel-dir", str(out), "-r", str(requirements)]
-    if no_binary:
-        install_toolchain(flavor, toolchains, "compile")
-        pip(*base, "--no-binary", no_binary)
+MACHINES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm64/v8": "aarch64"}
+BLOCK = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)(?P<hashes>(?:\s*\\\n\s*--hash=sha256:[0-9a-f]{64})+)",
+                   re.MULTILINE)
+
+
+def target_machine(target_platform: str) -> str:
+    if not target_platform:
+        return platform.machine()
+    if target_platform not in MACHINES:
+        fail(f"no wheel platform tags known for {target_platform}; supported: {', '.join(sorted(MACHINES))}")
+    return MACHINES[target_platform]
+
+
+def target_platform_tags(machine: str) -> list[str]:
+    """This interpreter's platform tags (same distribution and libc) for the target's machine."""
+    from pip._vendor.packaging import tags
+
+    here = platform.machine()
+    found: list[str] = []
+    for tag in tags.sys_tags():
+        plat = tag.platform.removesuffix(f"_{here}") + f"_{machine}" if tag.platform.endswith(f"_{here}") else tag.platform
+        if plat not in found and plat.endswith(machine):
+            found.append(plat)
+    return found
+
+
+def requirement_blocks(requirements: Path) -> list[tuple[str, str]]:
+    """(normalised name, the hash-locked requirement text) for every pin in a pip-compile lock."""
+    blocks = [(re.sub(r"[-_.]+", "-", m["name"]).lower(), m.group(0)) for m in BLOCK.finditer(requirements.read_text())]
+    if not blocks:
+        fail(f"{requirements} pins nothing with hashes; regenerate it with `docker buildx bake lock`")
+    return blocks
+
+
+def download(blocks: list[tuple[str, str]], out: Path, machine: str) -> bool:
+    """pip download of binary wheels for the target: hash-checked, no emulation needed."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(text for _, text in blocks) + "\n")
+    python_version = "{}{}".format(*sys.version_info[:2])
+    platforms = [arg for tag in target_platform_tags(machine) for arg in ("--platform", tag)]
+    done = pip("download", "--quiet", "--no-deps", "--require-hashes", "--only-binary=:all:", *platforms,
+               "--python-version", python_version, "--implementation", "cp",
+               "--dest", str(out), "-r", handle.name, check=False)
+    if done.returncode and not NO_WHEEL.search(done.stdout):
+        fail("pip download failed (see above)")
+    return done.returncode == 0
+
+
+def fetch(args: argparse.Namespace) -> None:
+    """Binary wheels for the target platform, fetched natively; what has none goes to needs-build.txt."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    machine = target_machine(args.target_platform)
+    forced = {re.sub(r"[-_.]+", "-", n).lower() for n in args.no_binary.split(",") if n.strip()}
+    blocks = requirement_blocks(Path(args.requirements))
+    wanted = [b for b in blocks if b[0] not in forced and ":all:" not in args.no_binary]
+    needs_build = [b for b in blocks if b not in wanted]
+    if wanted and not download(wanted, out, machine):
+        for block in wanted:  # find which packages ship no wheel for the target
+            if not download([block], out, machine):
+                needs_build.append(block)
+    (out / "needs-build.txt").write_text("".join(text + "\n" for _, text in needs_build))
+    if needs_build:
+        print(f"wheelhouse: no {machine} wheel for {', '.join(n for n, _ in needs_build)}; built on the target", flush=True)
+    if args.strip:
+        strip_wheels(out, args.flavor, Path(args.toolchains), Path(args.tools_lock), machine)
+
+
+def compile_missing(fetched: Path, out: Path, flavor: str, toolchains: Path, no_binary: str) -> None:
+    """pip wheel, on the target platform, of the packages that ship no wheel for it (hash-checked sdists)."""
+    needs = fetched / "needs-build.txt"
+    if not needs.is_file() or not needs.read_text().strip():
         return
-    binary_only = pip(*base, "--only-binary=:all:", check=False)
-    if binary_only.returncode == 0:
-        return
-    if not NO_WHEEL.search(binary_only.stdout):
-        fail("pip wheel failed (see above); nothing was compiled")
     install_toolchain(flavor, toolchains, "compile")
-    pip(*base)
+    extra = ["--no-binary", no_binary] if no_binary else []
+    pip("wheel", "--no-deps", "--require-hashes", *extra, "--wheel-dir", str(out), "-r", str(needs))
 
 
 def wheel_tool(tools_lock: Path) -> str:
@@ -91,12 +155,14 @@ def wheel_tool(tools_lock: Path) -> str:
     return str(venv / "bin" / "python")
 
 
-def strip_wheels(folder: Path, flavor: str, toolchains: Path, tools_lock: Path) -> None:
+def strip_wheels(folder: Path, flavor: str, toolchains: Path, tools_lock: Path, machine: str) -> None:
     """Drops debug symbols from extension modules (strip --strip-unneeded) and repacks each wheel."""
     with_modules = [w for w in sorted(folder.glob("*.whl")) if any(n.endswith(".so") for n in zipfile.ZipFile(w).namelist())]
     if not with_modules:
         return
-    install_toolchain(flavor, toolchains, "strip")
+    native = machine == platform.machine()
+    install_toolchain(flavor, toolchains, "strip" if native else f"strip-{machine}")
+    strip = "strip" if native else f"{machine}-linux-gnu-strip"
     python = wheel_tool(tools_lock)
     for wheel in with_modules:
         before = wheel.stat().st_size
@@ -104,7 +170,7 @@ def strip_wheels(folder: Path, flavor: str, toolchains: Path, tools_lock: Path) 
             subprocess.run([python, "-m", "wheel", "unpack", "--dest", scratch, str(wheel)], check=True, stdout=subprocess.DEVNULL)
             (unpacked,) = Path(scratch).iterdir()
             modules = sorted(str(p) for p in unpacked.rglob("*.so"))
-            subprocess.run(["strip", "--strip-unneeded", *modules], check=True)
+            subprocess.run([strip, "--strip-unneeded", *modules], check=True)
             wheel.unlink()
             subprocess.run([python, "-m", "wheel", "pack", "--dest-dir", str(folder), str(unpacked)], check=True,
                            stdout=subprocess.DEVNULL)
@@ -182,12 +248,13 @@ def build(args: argparse.Namespace) -> None:
     check_flavor(args.flavor)
     out = Path(args.out)
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or 0)
+    fetched = Path(args.fetched)
     with tempfile.TemporaryDirectory() as scratch:
-        fetch_wheels(Path(args.requirements), Path(scratch), args.flavor, Path(args.toolchains), args.no_binary)
+        compile_missing(fetched, Path(scratch), args.flavor, Path(args.toolchains), args.no_binary)
         if args.strip:
-            strip_wheels(Path(scratch), args.flavor, Path(args.toolchains), Path(args.tools_lock))
+            strip_wheels(Path(scratch), args.flavor, Path(args.toolchains), Path(args.tools_lock), platform.machine())
         out.mkdir(parents=True, exist_ok=True)
-        for wheel in Path(scratch).glob("*.whl"):
+        for wheel in [*fetched.glob("*.whl"), *Path(scratch).glob("*.whl")]:
             shutil.copyfile(wheel, out / wheel.name)
     write_metadata(out, args, epoch)
     # Same bytes, same mtimes: two builds of one commit give one digest.
@@ -239,8 +306,17 @@ def runtime(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+    get = commands.add_parser("fetch")
+    get.add_argument("--requirements", required=True)
+    get.add_argument("--out", required=True)
+    get.add_argument("--target-platform", default="")
+    get.add_argument("--flavor", required=True)
+    get.add_argument("--toolchains", required=True)
+    get.add_argument("--no-binary", default="")
+    get.add_argument("--strip", action=argparse.BooleanOptionalAction, default=True)
+    get.add_argument("--tools-lock", default="")
     make = commands.add_parser("build")
-    make.add_argument("--requirements", required=True)
+    make.add_argument("--fetched", required=True)
     make.add_argument("--out", required=True)
     make.add_argument("--flavor", required=True)
     make.add_argument("--toolchains", required=True)
@@ -260,7 +336,7 @@ def main() -> None:
     trim.add_argument("--flavor", required=True)
     trim.add_argument("--toolchains", required=True)
     args = parser.parse_args()
-    {"build": build, "verify": verify, "runtime": runtime}[args.command](args)
+    {"fetch": fetch, "build": build, "verify": verify, "runtime": runtime}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ set -eu
 case "${1:-compile}" in
     trim) rm -rf /sbin/apk /usr/bin/apk /etc/apk /var/cache/apk /usr/share/apk ;;
     strip) apk add --no-cache --virtual .wheelhouse-strip binutils ;;
+    strip-*) apk add --no-cache --virtual .wheelhouse-strip "binutils-${1#strip-}" ;;
     compile) apk add --no-cache --virtual .wheelhouse-build-deps \
         gcc musl-dev linux-headers libffi-dev libuv-dev make python3-dev ;;
-    *) echo "usage: $0 strip|compile|trim" >&2; exit 2 ;;
+    *) echo "usage: $0 strip|strip-MACHINE|compile|trim" >&2; exit 2 ;;
 esac

@@ -203,3 +203,43 @@ def throughput(bench: Bench, seconds: int) -> list[Figure]:
                             seconds))
     return [Figure("6", "requests/s, uvloop+httptools (wrk, 64 connections, loopback)", "req/s", fast, slow,
                    "--loop asyncio --http h11", ">= 1.3x", "ratio>=", 1.3, f"{seconds} s per run")]
+
+
+MULTI_PYTHON_IMAGE = os.environ.get("WHEELBASE_MULTI_PYTHON_IMAGE", "localhost:5000/python:3.13-slim-trixie")
+
+
+def wheelhouse_for(bench: Bench, target_platform: str, stage: str) -> float:
+    """A cold `bake base` (or one stage of it) for one platform, on the multi-platform Python image."""
+    env = {**bench.env, "PYTHON_IMAGE": MULTI_PYTHON_IMAGE}
+    overrides = [f"base.platform={target_platform}", f"base.target={stage}", "base.tags=", "base.output=type=cacheonly"]
+    engine.prune_cache_mounts()
+    return timed(lambda: engine.bake(["base"], cwd=REPO, env=env, extra=["--no-cache"], overrides=overrides))
+
+
+def emulated_pip_wheel() -> float:
+    """What fetching natively avoids: pip wheel of the same lock inside an emulated arm64 container."""
+    mounts = ["-v", f"{BASE_IMAGE_DIR / 'requirements.txt'}:/tmp/requirements.txt:ro"]
+    cert = os.environ.get("PIP_CERT")
+    env = ["-e", "PIP_CERT=/run/secrets/pip_cert", "-v", f"{cert}:/run/secrets/pip_cert:ro"] if cert else []
+    cmd = ["run", "--rm", "--platform", "linux/arm64", *mounts, *env, MULTI_PYTHON_IMAGE, "python", "-m", "pip", "wheel",
+           "--quiet", "--no-cache-dir", "--require-hashes", "-w", "/tmp/wheels", "-r", "/tmp/requirements.txt"]
+    return timed(lambda: engine.run(cmd))
+
+
+def multiplatform(bench: Bench) -> list[Figure]:
+    amd, arm, amd_fetch, arm_fetch, emulated = [], [], [], [], []
+    for _ in range(bench.runs):
+        amd.append(wheelhouse_for(bench, "linux/amd64", "wheelhouse"))
+        arm.append(wheelhouse_for(bench, "linux/arm64", "wheelhouse"))
+        amd_fetch.append(wheelhouse_for(bench, "linux/amd64", "build"))
+        arm_fetch.append(wheelhouse_for(bench, "linux/arm64", "build"))
+    for _ in range(min(bench.runs, 2)):
+        emulated.append(emulated_pip_wheel())
+    return [
+        Figure("4", "arm64 wheelhouse on this amd64 builder (bake base incl. its emulated test stage)", "s", arm, amd,
+               "amd64 wheelhouse", "<= 1.5x amd64", "ratio<=", 1.5, "no cache; the arm64 test stage installs and serves under QEMU"),
+        Figure("4b", "arm64 wheels alone (fetch, strip, metadata: no emulated test)", "s", arm_fetch, amd_fetch,
+               "amd64 wheels alone", "(context)", "ratio<=", float("inf")),
+        Figure("4c", "pip wheel of the same lock under arm64 emulation", "s", emulated, amd_fetch,
+               "amd64 wheels alone", "(context)", "ratio<=", float("inf")),
+    ]

@@ -53,6 +53,7 @@ def run(*, quick: bool, out_dir: Path) -> int:
         record(measure.sizes(bench))
         record(measure.startup(bench))
         record(measure.throughput(bench, seconds=3 if quick else 10))
+        record(measure.multiplatform(bench))
         machine = _machine(bench, quick)
     out_dir.mkdir(parents=True, exist_ok=True)
     figures.sort(key=lambda f: (int("".join(c for c in f.number if c.isdigit())), f.number))

@@ -1,0 +1,59 @@
+"""The arm64 wheelhouse, built on this amd64 machine: binary wheels fetched natively for the target
+(no emulation), then proven by installing and serving in an emulated arm64 container."""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+from pathlib import Path
+
+import pytest
+
+from support import REGISTRY, REPO, RUN_ID, copy_from_image, run
+
+pytestmark = pytest.mark.e2e
+MULTI_PYTHON = f"{REGISTRY}/python:3.13-slim-trixie"  # amd64 and arm64 stand-ins under one reference (.ci/provision)
+
+
+@pytest.fixture(scope="module")
+def arm64_wheelhouse(registry: str) -> tuple[str, str]:
+    if platform.machine() != "x86_64":
+        pytest.fail("these tests build arm64 on an amd64 builder; this machine is not x86_64")
+    image = f"{registry}/wheelbase-e2e-{RUN_ID}/multi"
+    env = {"IMAGE": image, "FLAVOR": "debian", "PYTHON_IMAGE": MULTI_PYTHON, "TAG": "arm64"}
+    done = run("docker", "buildx", "bake", "base", "--push", "--progress", "plain", "--set", "base.platform=linux/arm64",
+               cwd=REPO, env=env)
+    return f"{image}:arm64-py3.13-debian", done.stderr
+
+
+def test_binary_wheels_are_fetched_on_the_builder_and_nothing_is_compiled(arm64_wheelhouse: tuple[str, str]) -> None:
+    _, log = arm64_wheelhouse
+    assert re.search(r"\[linux/amd64->arm64 fetch", log) or re.search(r"\[fetch[^\]]*\].*\n(?:.*\n)*?.*linux/amd64", log)
+    assert "no aarch64 wheel for" not in log, "a package was compiled under emulation"
+    assert "installing the debian toolchain to compile" not in log
+
+
+def test_arm64_wheelhouse_holds_aarch64_wheels_hashed_as_shipped(arm64_wheelhouse: tuple[str, str], tmp_path: Path) -> None:
+    ref, _ = arm64_wheelhouse
+    manifest = json.loads(run("docker", "buildx", "imagetools", "inspect", ref, "--format", "{{json .Image}}").stdout)
+    assert manifest["architecture"] == "arm64"
+    run("docker", "pull", "--quiet", "--platform", "linux/arm64", ref)
+    wheels = copy_from_image(ref, "/wheels", tmp_path)
+    compiled = [w.name for w in wheels.glob("*.whl") if not w.name.endswith("-none-any.whl")]
+    assert compiled and all(w.endswith("_aarch64.whl") for w in compiled), compiled
+    facts = json.loads((wheels / "wheelhouse.json").read_text())
+    assert facts["machine"] == "aarch64" and facts["docker_platform"] == "linux/arm64"
+
+
+def test_arm64_wheelhouse_installs_and_serves_in_an_emulated_arm64_container(arm64_wheelhouse: tuple[str, str],
+                                                                            tmp_path: Path) -> None:
+    ref, _ = arm64_wheelhouse
+    wheels = copy_from_image(ref, "/wheels", tmp_path)
+    probe = REPO / "base-image" / "probe.py"
+    done = run("docker", "run", "--rm", "--platform", "linux/arm64", "--network", "none",
+               "-v", f"{wheels}:/wheels:ro", "-v", f"{probe}:/probe/probe.py:ro", MULTI_PYTHON, "sh", "-c",
+               "uname -m && python -m venv /venv && /venv/bin/pip install --quiet --no-index --find-links /wheels "
+               "--require-hashes --only-binary=:all: -r /wheels/requirements.txt && /venv/bin/python /probe/probe.py")
+    assert done.stdout.splitlines()[0] == "aarch64"
+    assert "probe: HTTP 200" in done.stdout and "'loop': 'uvloop.Loop'" in done.stdout
