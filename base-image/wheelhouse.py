@@ -117,6 +117,7 @@ def fetch(args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     machine = target_machine(args.target_platform)
+    print(f"wheelhouse: fetching {machine} wheels on {platform.machine()}", flush=True)
     forced = {re.sub(r"[-_.]+", "-", n).lower() for n in args.no_binary.split(",") if n.strip()}
     blocks = requirement_blocks(Path(args.requirements))
     wanted = [b for b in blocks if b[0] not in forced and ":all:" not in args.no_binary]
@@ -246,6 +247,7 @@ def check_flavor(flavor: str) -> None:
 
 def build(args: argparse.Namespace) -> None:
     check_flavor(args.flavor)
+    print(f"wheelhouse: assembling the wheelhouse on {platform.machine()}", flush=True)
     out = Path(args.out)
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or 0)
     fetched = Path(args.fetched)
@@ -265,22 +267,25 @@ def build(args: argparse.Namespace) -> None:
 
 
 def verify(args: argparse.Namespace) -> None:
-    python = install(Path(args.wheels), Path(tempfile.mkdtemp(prefix="wheelhouse-verify-")))
+    print(f"wheelhouse: verifying on {platform.machine()} with the network cut", flush=True)
+    # No bytecode: the proof needs none, and compiling it is most of the time under emulation.
+    python = install(Path(args.wheels), Path(tempfile.mkdtemp(prefix="wheelhouse-verify-")), compile_bytecode=False)
     pip("--python", python, "check")
     subprocess.run([python, args.probe], check=True)
 
 
-def install(wheels: Path, venv: Path) -> str:
-    """A venv without pip, with every wheel installed offline, hash-checked, bytecode compiled."""
+def install(wheels: Path, venv: Path, compile_bytecode: bool) -> str:
+    """A venv without pip, with every wheel installed offline and hash-checked."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     pip("--python", python, "install", "--no-index", "--find-links", str(wheels), "--no-cache-dir",
-        "--require-hashes", "--only-binary=:all:", "--compile", "-r", str(wheels / "requirements.txt"))
+        "--require-hashes", "--only-binary=:all:", "--compile" if compile_bytecode else "--no-compile",
+        "-r", str(wheels / "requirements.txt"))
     return python
 
 
 def runtime(args: argparse.Namespace) -> None:
-    install(Path(args.wheels), Path(args.venv))
+    install(Path(args.wheels), Path(args.venv), compile_bytecode=True)
     import ensurepip
     import importlib.util
 
