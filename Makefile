@@ -10,7 +10,7 @@ export PYTHON_VERSION ?= 3.13
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 export REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: setup wheelhouse test bench
+.PHONY: setup wheelhouse test bench lock-tools
 .DEFAULT_GOAL := wheelhouse
 
 setup:
@@ -30,3 +30,9 @@ test: setup
 # BENCH_ARGS=--quick runs each measurement once (CI does, into a scratch folder).
 bench: setup
 	.venv/bin/wheelbase bench $(BENCH_ARGS)
+
+# Re-lock pip-tools (and wheel, for stripping) for the lock and build stages; the template carries a copy.
+lock-tools: setup
+	cd base-image && CUSTOM_COMPILE_COMMAND="make lock-tools" ../.venv/bin/pip-compile --quiet --generate-hashes \
+		--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links -o lock-tools.txt lock-tools.in
+	cp base-image/lock-tools.txt "consumer-template/{{cookiecutter.service_slug}}/docker/lock-tools.txt"

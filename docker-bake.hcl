@@ -94,7 +94,14 @@ function "supported" {
 
 function "python_image" {
   params = [flavor, version]
-  result = "python:${version}-${DISTRIBUTIONS[flavor]}"
+  # lookup() never fails, so an unknown flavor is reported by supported() alone, with its sentence.
+  result = "python:${version}-${lookup(DISTRIBUTIONS, flavor, "unsupported")}"
+}
+
+# The Python image the build uses: PYTHON_IMAGE when set, else derived from flavor and version.
+function "resolved_python_image" {
+  params = []
+  result = PYTHON_IMAGE != "" ? PYTHON_IMAGE : python_image(FLAVOR, PYTHON_VERSION)
 }
 
 function "tags" {
@@ -119,13 +126,21 @@ target "_common" {
   args = {
     FLAVOR            = supported("FLAVOR", FLAVOR, keys(DISTRIBUTIONS))
     PYTHON_VERSION    = supported("PYTHON_VERSION", PYTHON_VERSION, SUPPORTED_PYTHON_VERSIONS)
-    PYTHON_IMAGE      = PYTHON_IMAGE != "" ? PYTHON_IMAGE : python_image(FLAVOR, PYTHON_VERSION)
+    PYTHON_IMAGE      = resolved_python_image()
     NO_BINARY         = NO_BINARY
     STRIP             = STRIP
     REVISION          = REVISION
     VERSION           = TAG
-    SOURCE_URL        = SOURCE_URL
-    CREATED           = SOURCE_DATE_EPOCH != "" ? timeadd("1970-01-01T00:00:00Z", "${SOURCE_DATE_EPOCH}s") : ""
+  }
+  # Labels of both published images (wheelhouse and runtime); the Dockerfile adds only their titles.
+  labels = {
+    "org.opencontainers.image.source"   = SOURCE_URL
+    "org.opencontainers.image.revision" = REVISION
+    "org.opencontainers.image.version"  = TAG
+    "org.opencontainers.image.created"  = SOURCE_DATE_EPOCH != "" ? timeadd("1970-01-01T00:00:00Z", "${SOURCE_DATE_EPOCH}s") : ""
+    "dev.wheelbase.flavor"              = FLAVOR
+    "dev.wheelbase.python.version"      = PYTHON_VERSION
+    "dev.wheelbase.python.image"        = resolved_python_image()
   }
   secret = concat(
     PIP_CERT != "" ? ["id=pip_cert,src=${PIP_CERT}"] : [],

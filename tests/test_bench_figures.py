@@ -31,3 +31,23 @@ def test_table_lists_every_figure_with_its_verdict() -> None:
     assert "| 1 | metric | 2 s | 4 s (plain) | 0.50 | target | missed by 100% |" in rows
     assert "| context |" in rows
     assert "| cpu | x |" in rows
+
+
+def test_readme_table_is_replaced_between_its_markers_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from wheelbase.bench.report import README_END, README_START, update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold table\n{README_END}\noutro\n")
+    update_readme(readme, [figure([2.0], [4.0], "ratio<=", 0.25)], {"date": "today", "cpu": "2 x cpu", "runs": "5"})
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{README_END}\noutro\n")
+    assert "old table" not in text and "| 1 | metric | 2 s |" in text
+
+
+def test_readme_without_markers_is_left_alone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from wheelbase.bench.report import update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers\n")
+    update_readme(readme, [figure([2.0], [4.0], "ratio<=", 0.25)], {})
+    assert readme.read_text() == "no markers\n"

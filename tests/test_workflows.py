@@ -177,3 +177,12 @@ def test_bake_print_with_the_metadata_bake_files_gives_what_publish_relies_on(tm
         assert target["cache-from"] == [f"type=gha,scope={scope}"]
         assert target["cache-to"] == [f"type=gha,mode=max,scope={scope}"]
         assert target["labels"]["org.opencontainers.image.revision"] == "0" * 40
+        # metadata-action's labels merge with the bake file's: what `wheelbase pin` reads survives.
+        assert target["labels"]["dev.wheelbase.flavor"] == "debian"
+        assert target["labels"]["dev.wheelbase.python.version"] == "3.13"
+
+
+def test_template_locks_its_tools_exactly_like_the_base() -> None:
+    """The service's lock stage installs pip-tools from the same hash-locked list as the base's."""
+    template_tools = REPO / "consumer-template" / "{{cookiecutter.service_slug}}" / "docker" / "lock-tools.txt"
+    assert template_tools.read_text() == (REPO / "base-image" / "lock-tools.txt").read_text()

@@ -99,7 +99,7 @@ def wheelhouse_cold_build(bench: Bench) -> list[Figure]:
         Figure("5", "wheelhouse cold build (bake base: wheels, strip, test, image)", "s", ours, floor,
                "pip download of the same set", "<= 1.5x pip download", "ratio<=", 1.5,
                "no layer cache and empty pip/apt cache mounts"),
-        Figure("5b", "wheelhouse build stage alone (pip wheel + strip)", "s", stage, floor,
+        Figure("5b", "wheelhouse wheels alone (fetch, strip, assemble; no test stage, no image)", "s", stage, floor,
                "pip download of the same set", "(context)", "ratio<=", float("inf")),
     ]
 

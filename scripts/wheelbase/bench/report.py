@@ -14,13 +14,12 @@ def _fmt(value: float | None, unit: str) -> str:
     return "—" if value is None else f"{value:.3g} {unit}"
 
 
-def markdown(figures: Sequence[Figure], machine: Mapping[str, str]) -> str:
+README_START = "<!-- benchmarks:start (written by wheelbase bench) -->"
+README_END = "<!-- benchmarks:end -->"
+
+
+def table(figures: Sequence[Figure]) -> list[str]:
     rows = [
-        "# Benchmarks",
-        "",
-        "Written by `wheelbase bench` (medians; each pair measured side by side in the same run, on the",
-        "same machine and the same Python image). Regenerate with `make bench`.",
-        "",
         "| # | metric | wheelbase | comparison | ratio | target | result |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -32,9 +31,34 @@ def markdown(figures: Sequence[Figure], machine: Mapping[str, str]) -> str:
         note = f" ({figure.note})" if figure.note else ""
         rows.append(f"| {figure.number} | {figure.metric}{note} | {_fmt(figure.value, figure.unit)} | {compared} | "
                     f"{ratio} | {figure.target} | {result} |")
+    return rows
+
+
+def markdown(figures: Sequence[Figure], machine: Mapping[str, str]) -> str:
+    rows = [
+        "# Benchmarks",
+        "",
+        "Written by `wheelbase bench` (medians; each pair measured side by side in the same run, on the",
+        "same machine and the same Python image). Regenerate with `make bench`.",
+        "",
+        *table(figures),
+    ]
     rows += ["", "Runs per measurement: " + machine.get("runs", "?"), "", "| machine | |", "|---|---|"]
     rows += [f"| {key} | {value} |" for key, value in machine.items() if key != "runs"]
     return "\n".join(rows) + "\n"
+
+
+def update_readme(readme: Path, figures: Sequence[Figure], machine: Mapping[str, str]) -> None:
+    """Replaces the table between the README's benchmark markers, if it has them."""
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    body = [README_START, "", *table(figures), "",
+            f"Measured {machine.get('date', '')} on {machine.get('cpu', '')}, {machine.get('runs', '')} runs; "
+            "details in [docs/benchmarks.md](docs/benchmarks.md).", "", README_END]
+    readme.write_text(head + "\n".join(body) + tail)
 
 
 def _target_line(figure: Figure) -> float | None:

@@ -59,5 +59,7 @@ def run(*, quick: bool, out_dir: Path) -> int:
     figures.sort(key=lambda f: (int("".join(c for c in f.number if c.isdigit())), f.number))
     (out_dir / "benchmarks.md").write_text(report.markdown(figures, machine))
     report.chart(figures, out_dir / "benchmarks.png")
+    if out_dir.resolve() == (REPO / "docs").resolve():
+        report.update_readme(REPO / "README.md", figures, machine)
     print(f"bench: wrote {out_dir / 'benchmarks.md'} and {out_dir / 'benchmarks.png'}")
     return 0
