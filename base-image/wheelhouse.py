@@ -104,7 +104,7 @@ def download(blocks: list[tuple[str, str]], out: Path, machine: str) -> bool:
         handle.write("\n".join(text for _, text in blocks) + "\n")
     python_version = "{}{}".format(*sys.version_info[:2])
     platforms = [arg for tag in target_platform_tags(machine) for arg in ("--platform", tag)]
-    done = pip("download", "--quiet", "--no-deps", "--require-hashes", "--only-binary=:all:", *platforms,
+    done = pip("download", "--no-deps", "--require-hashes", "--only-binary=:all:", *platforms,
                "--python-version", python_version, "--implementation", "cp",
                "--dest", str(out), "-r", handle.name, check=False)
     if done.returncode and not NO_WHEEL.search(done.stdout):
