@@ -51,3 +51,8 @@ def test_readme_without_markers_is_left_alone(tmp_path) -> None:  # type: ignore
     readme.write_text("no markers\n")
     update_readme(readme, [figure([2.0], [4.0], "ratio<=", 0.25)], {})
     assert readme.read_text() == "no markers\n"
+
+
+def test_context_rows_print_as_context_not_as_met() -> None:
+    assert figure([1.0], [2.0], "ratio<=", math.inf).line().endswith("context, no target")
+    assert figure([2.0], [4.0], "ratio<=", 0.25).line().endswith("target target: missed by 100%")

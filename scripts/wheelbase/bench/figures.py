@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
@@ -57,4 +58,6 @@ class Figure:
         compared = f" vs {self.compared:.3g} {self.unit} ({self.comparison_label})" if self.compared is not None else ""
         ratio = f", ratio {self.ratio:.2f}" if self.ratio is not None else ""
         runs = f", n={len(self.ours)}"
+        if math.isinf(self.limit):
+            return f"[{self.number}] {self.metric}: {self.value:.3g} {self.unit}{compared}{ratio}{runs}; context, no target"
         return f"[{self.number}] {self.metric}: {self.value:.3g} {self.unit}{compared}{ratio}{runs}; target {self.target}: {self.verdict}"
