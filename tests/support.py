@@ -95,9 +95,12 @@ def image_files(image: str, workdir: Path) -> dict[str, list[str]]:
     return layers
 
 
-def copy_from_image(image: str, path: str, dest: Path) -> Path:
-    """docker cp out of a created (never started) container: works for FROM scratch images too."""
-    created = run("docker", "create", image, "/none").stdout.strip()
+def copy_from_image(image: str, path: str, dest: Path, platform: str | None = None) -> Path:
+    """docker cp out of a created (never started) container: works for FROM scratch images too.
+    With a platform, that machine's image of a multi-platform index (pulled if not local)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    chosen = ("--platform", platform, "--pull", "missing") if platform else ()
+    created = run("docker", "create", *chosen, image, "/none").stdout.strip()
     try:
         run("docker", "cp", f"{created}:{path}", str(dest))
     finally:
