@@ -8,7 +8,7 @@ if [ "${1:-}" = trim ]; then
     rm -rf /usr/bin/apt* /usr/bin/dpkg* /usr/lib/apt /usr/lib/dpkg /var/cache/apt /var/lib/apt /etc/apt
     exit 0
 fi
-apt-get update -qq
+apt-get update -qq -o Acquire::Languages=none
 case "${1:-compile}" in
     strip) apt-get install -y -qq --no-install-recommends binutils >/dev/null ;;
     strip-*) apt-get install -y -qq --no-install-recommends "binutils-$(echo "${1#strip-}" | tr _ -)-linux-gnu" >/dev/null ;;
