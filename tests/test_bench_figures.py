@@ -1,6 +1,8 @@
 import math
 
-from wheelbase.bench.figures import Figure
+import pytest
+
+from wheelbase.bench.figures import Figure, quantity
 from wheelbase.bench.report import markdown
 
 
@@ -56,3 +58,14 @@ def test_readme_without_markers_is_left_alone(tmp_path) -> None:  # type: ignore
 def test_context_rows_print_as_context_not_as_met() -> None:
     assert figure([1.0], [2.0], "ratio<=", math.inf).line().endswith("context, no target")
     assert figure([2.0], [4.0], "ratio<=", 0.25).line().endswith("target target: missed by 100%")
+
+
+@pytest.mark.parametrize(("value", "unit", "shown"), [
+    (0.00111, "MB", "1.11 KB"),
+    (3.31, "MB", "3.31 MB"),
+    (4870.4, "req/s", "4,870 req/s"),
+    (0.497, "s", "0.497 s"),
+    (154.2, "s", "154 s"),
+])
+def test_quantities_read_as_people_write_them(value: float, unit: str, shown: str) -> None:
+    assert quantity(value, unit) == shown

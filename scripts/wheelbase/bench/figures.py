@@ -7,6 +7,15 @@ import statistics
 from dataclasses import dataclass
 
 
+def quantity(value: float, unit: str) -> str:
+    """A figure as people read it: 1.11 KB rather than 0.00111 MB, 4,870 req/s rather than 4.87e+03."""
+    if unit == "MB" and abs(value) < 0.1:
+        return f"{value * 1000:.3g} KB"
+    if abs(value) >= 1000:
+        return f"{value:,.0f} {unit}"
+    return f"{value:.3g} {unit}"
+
+
 @dataclass(frozen=True)
 class Figure:
     number: str
@@ -55,9 +64,9 @@ class Figure:
         return f"missed by {(1 - measured / self.limit) * 100:.0f}%"
 
     def line(self) -> str:
-        compared = f" vs {self.compared:.3g} {self.unit} ({self.comparison_label})" if self.compared is not None else ""
+        compared = f" vs {quantity(self.compared, self.unit)} ({self.comparison_label})" if self.compared is not None else ""
         ratio = f", ratio {self.ratio:.2f}" if self.ratio is not None else ""
-        runs = f", n={len(self.ours)}"
+        measured = f"[{self.number}] {self.metric}: {quantity(self.value, self.unit)}{compared}{ratio}, n={len(self.ours)}"
         if math.isinf(self.limit):
-            return f"[{self.number}] {self.metric}: {self.value:.3g} {self.unit}{compared}{ratio}{runs}; context, no target"
-        return f"[{self.number}] {self.metric}: {self.value:.3g} {self.unit}{compared}{ratio}{runs}; target {self.target}: {self.verdict}"
+            return f"{measured}; context, no target"
+        return f"{measured}; target {self.target}: {self.verdict}"

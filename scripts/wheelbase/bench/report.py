@@ -7,11 +7,11 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .figures import Figure
+from .figures import Figure, quantity
 
 
 def _fmt(value: float | None, unit: str) -> str:
-    return "—" if value is None else f"{value:.3g} {unit}"
+    return "—" if value is None else quantity(value, unit)
 
 
 README_START = "<!-- benchmarks:start (written by wheelbase bench) -->"
