@@ -6,13 +6,18 @@ configuration (~/.docker/config.json, credential helpers) and nothing here handl
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import platform
 import shutil
 import subprocess
+import tarfile
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from .errors import EngineError, RegistryError
 from .refs import ImageRef
@@ -168,8 +173,27 @@ def build(context: Path, *, tag: str, target: str | None = None, no_cache: bool 
 
 
 def image_size(image: str) -> int:
-    """Uncompressed size of a local image in bytes, as `docker image inspect` reports it."""
-    return int(run(["image", "inspect", image, "--format", "{{.Size}}"]).stdout.strip())
+    """Bytes of a local image's layers for this machine, uncompressed, read from `docker save`.
+
+    `docker image inspect`'s Size cannot be compared across images on the containerd image
+    store: it counts built layers compressed and imported ones as they were loaded."""
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    with tempfile.TemporaryDirectory(prefix="wheelbase-size-") as scratch:
+        archive = Path(scratch) / "image.tar"
+        run(["save", image, "--output", str(archive)])
+        with tarfile.open(archive) as saved:
+            entries = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
+            ours = [e for e in entries if json.load(saved.extractfile(e["Config"])).get("architecture") == arch]  # type: ignore[arg-type]
+            if len(ours) != 1:
+                raise EngineError(f"{image} holds {len(ours)} images for linux/{arch}; expected one")
+            return sum(_uncompressed_size(saved.extractfile(layer)) for layer in ours[0]["Layers"])  # type: ignore[arg-type]
+
+
+def _uncompressed_size(blob: IO[bytes]) -> int:
+    head = blob.read(2)
+    blob.seek(0)
+    stream: IO[bytes] = gzip.GzipFile(fileobj=blob) if head == b"\x1f\x8b" else blob
+    return sum(len(chunk) for chunk in iter(lambda: stream.read(1 << 20), b""))
 
 
 def start(image: str, *, name: str, env: Mapping[str, str] | None = None, command: Sequence[str] = (),
