@@ -182,17 +182,24 @@ def image_size(image: str) -> int:
         archive = Path(scratch) / "image.tar"
         run(["save", image, "--output", str(archive)])
         with tarfile.open(archive) as saved:
-            entries = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
-            ours = [e for e in entries if json.load(saved.extractfile(e["Config"])).get("architecture") == arch]  # type: ignore[arg-type]
+            entries = json.load(_member(saved, "manifest.json"))
+            ours = [e for e in entries if json.load(_member(saved, e["Config"])).get("architecture") == arch]
             if len(ours) != 1:
                 raise EngineError(f"{image} holds {len(ours)} images for linux/{arch}; expected one")
-            return sum(_uncompressed_size(saved.extractfile(layer)) for layer in ours[0]["Layers"])  # type: ignore[arg-type]
+            return sum(_uncompressed_size(_member(saved, layer)) for layer in ours[0]["Layers"])
+
+
+def _member(saved: tarfile.TarFile, name: str) -> IO[bytes]:
+    blob = saved.extractfile(name)
+    if blob is None:
+        raise EngineError(f"`docker save` wrote no file {name}")
+    return blob
 
 
 def _uncompressed_size(blob: IO[bytes]) -> int:
     head = blob.read(2)
     blob.seek(0)
-    stream: IO[bytes] = gzip.GzipFile(fileobj=blob) if head == b"\x1f\x8b" else blob
+    stream: IO[bytes] | gzip.GzipFile = gzip.GzipFile(fileobj=blob) if head == b"\x1f\x8b" else blob
     return sum(len(chunk) for chunk in iter(lambda: stream.read(1 << 20), b""))
 
 
