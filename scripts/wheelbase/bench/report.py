@@ -86,7 +86,7 @@ def chart(figures: Sequence[Figure], path: Path) -> None:
         values = [figure.value, figure.compared or 0.0]
         colour = "#2b7a78" if figure.met else "#d1495b"
         bars = axis.bar(["wheelbase", textwrap.fill(figure.comparison_label, 22)], values, color=[colour, "#bbbbbb"])
-        axis.bar_label(bars, labels=[f"{v:.3g}" for v in values], fontsize=8)
+        axis.bar_label(bars, labels=[quantity(v, figure.unit) for v in values], fontsize=8)
         target = _target_line(figure)
         if target is not None:
             axis.axhline(target, color="#333333", linestyle="--", linewidth=1)
