@@ -93,6 +93,17 @@ def test_cookiecutter_pin_test_image_and_serve(wheelhouse: Published, tmp_path: 
     assert re.search(r"/httptools/parser/parser\.cpython-\d+.*\.so", maps), "the server process has not loaded httptools"
     cmdline = run("docker", "exec", name, "cat", "/proc/1/cmdline").stdout.replace("\0", " ")
     assert "--loop uvloop --http httptools" in cmdline
+    quiet = run("docker", "logs", name)
+    assert '"GET / HTTP/1.1" 200' not in quiet.stdout + quiet.stderr, "the access log is on by default"
+
+    port, name = free_port(), f"orders-logged-{RUN_ID}"
+    container.append(name)
+    run("docker", "run", "-d", "--name", name, "--network", "host", "-e", f"PORT={port}",
+        "-e", "UVICORN_ACCESS_LOG=true", image)
+    wait_for(port)
+    get(port, "/")
+    logs = run("docker", "logs", name)
+    assert '"GET / HTTP/1.1" 200' in logs.stdout + logs.stderr, "UVICORN_ACCESS_LOG=true did not turn the access log on"
 
 
 def test_no_wheel_pip_or_package_manager_in_any_layer(service: Path, wheelhouse: Published, tmp_path: Path) -> None:
