@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import platform
 import shutil
 import subprocess
 import tarfile
@@ -173,11 +172,11 @@ def build(context: Path, *, tag: str, target: str | None = None, no_cache: bool 
 
 
 def image_size(image: str) -> int:
-    """Bytes of a local image's layers for this machine, uncompressed, read from `docker save`.
+    """Bytes of a local image's layers for the engine's machine, uncompressed, read from `docker save`.
 
     `docker image inspect`'s Size cannot be compared across images on the containerd image
     store: it counts built layers compressed and imported ones as they were loaded."""
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    arch = run(["version", "--format", "{{.Server.Arch}}"]).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="wheelbase-size-") as scratch:
         archive = Path(scratch) / "image.tar"
         run(["save", image, "--output", str(archive)])
