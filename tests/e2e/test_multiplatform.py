@@ -36,10 +36,9 @@ def test_one_bake_publishes_one_index_with_both_machines(multi_wheelhouse: tuple
     platforms = sorted(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in index["manifests"]
                        if m["platform"]["os"] != "unknown")  # attestation manifests carry unknown/unknown
     assert platforms == ["linux/amd64", "linux/arm64"], index
-    for docker_platform, machine in (("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")):
-        wheels = copy_from_image(ref, "/wheels", tmp_path / machine, platform=docker_platform)
-        facts = json.loads((wheels / "wheelhouse.json").read_text())
-        assert (facts["machine"], facts["docker_platform"]) == (machine, docker_platform)
+    wheels = copy_from_image(ref, "/wheels", tmp_path, platform="linux/amd64")  # arm64's: the test below
+    facts = json.loads((wheels / "wheelhouse.json").read_text())
+    assert (facts["machine"], facts["docker_platform"]) == ("x86_64", "linux/amd64")
 
 
 def test_binary_wheels_are_fetched_on_the_builder_and_nothing_is_compiled(multi_wheelhouse: tuple[str, str]) -> None:
