@@ -34,8 +34,12 @@ def run(*args: str, cwd: Path | None = None, env: Mapping[str, str | None] | Non
     return done
 
 
+# `wheelbase new` records where the template comes from; in tests that is this checkout, as a file:// URL.
+TEMPLATE_URL = f"file://{REPO}"
+
+
 def wheelbase(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run(WHEELBASE, *args, cwd=cwd, check=check)
+    return run(WHEELBASE, *args, cwd=cwd, check=check, env={"WHEELBASE_TEMPLATE": os.environ.get("WHEELBASE_TEMPLATE", TEMPLATE_URL)})
 
 
 def free_port() -> int:

@@ -1,9 +1,15 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from wheelbase.errors import FileError
-from wheelbase.files import read_text, replace_all
+from wheelbase.files import Edit, read_text, replace_all
 
 
 def test_replaces_atomically_and_keeps_the_mode(tmp_path: Path) -> None:
@@ -26,6 +32,37 @@ def test_a_read_only_file_stops_every_write(tmp_path: Path) -> None:
     assert (first.read_text(), second.read_text()) == ("a\n", "b\n")
 
 
+def test_a_symlink_stays_a_symlink_and_its_target_is_written(tmp_path: Path) -> None:
+    target = tmp_path / "real" / "Dockerfile"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "Dockerfile"
+    link.symlink_to(target)
+    replace_all({link: "new\n"})
+    assert link.is_symlink() and target.read_text() == "new\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_the_owner_is_kept_when_root_writes(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text("old\n")
+    os.chown(path, 10001, 10002)
+    replace_all({path: "new\n"})
+    assert (path.stat().st_uid, path.stat().st_gid) == (10001, 10002)
+
+
+def test_a_file_edited_since_it_was_read_is_not_overwritten(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.write_text("a\n")
+    second.write_text("b\n")
+    edits = [Edit(first, b"a\n", "A\n"), Edit(second, b"b\n", "B\n")]
+    second.write_text("edited by hand\n")
+    with pytest.raises(FileError, match="changed while wheelbase was running"):
+        replace_all(edits)
+    assert (first.read_text(), second.read_text()) == ("a\n", "edited by hand\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
+
+
 def test_non_utf8_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "Dockerfile"
     path.write_bytes(b"FROM \xff\n")
@@ -44,3 +81,36 @@ def test_owner_read_only_mode_is_respected_even_for_root(tmp_path: Path) -> None
     path.chmod(0o400)
     with pytest.raises(FileError, match="read-only"):
         replace_all({path: "y\n"})
+
+
+WRITER = textwrap.dedent("""
+    import signal, sys
+    from pathlib import Path
+    from wheelbase.cli import _interrupt
+    from wheelbase.files import replace_all
+    signal.signal(signal.SIGTERM, _interrupt)
+    folder = Path(sys.argv[1])
+    print("ready", flush=True)
+    replace_all({p: "new\\n" * 2000 for p in sorted(folder.iterdir())})
+""")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_the_write_leaves_every_file_or_none(tmp_path: Path, signum: int) -> None:
+    """150 files, a real process and a real signal at many moments: never some of each, never a staged file left."""
+    outcomes = set()
+    for delay in [i * 0.01 for i in range(16)]:  # staging 150 files takes tens of milliseconds
+        folder = tmp_path / f"run-{signum}-{delay}"
+        folder.mkdir()
+        for i in range(150):
+            (folder / f"Dockerfile.{i:03}").write_text("old\n")
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert writer.stdout is not None and writer.stdout.readline() == b"ready\n"
+        time.sleep(delay)
+        writer.send_signal(signum)
+        writer.wait(timeout=30)
+        contents = {p.read_text() for p in folder.iterdir()}
+        assert contents in ({"old\n"}, {"new\n" * 2000}), f"mixed files after a signal at {delay:.3f} s"
+        assert len(list(folder.iterdir())) == 150, "a staged file was left behind"
+        outcomes.add(contents.pop() == "old\n")
+    assert outcomes == {True, False}, "the signals should land both before and after the files were written"

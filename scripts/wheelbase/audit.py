@@ -6,6 +6,7 @@ did not answer and every package was skipped. Here a skipped package is a failed
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -38,6 +39,8 @@ def verdict(report: Mapping[str, Any]) -> list[str]:
 def audit(requirements: Path, out: Callable[[str], None] = print) -> int:
     if not requirements.is_file():
         raise UsageError(f"{requirements} does not exist; pass a requirements lock such as base-image/requirements.txt")
+    if importlib.util.find_spec("pip_audit") is None:
+        raise UsageError("pip-audit is not installed; install wheelbase with its audit extra: pip install 'wheelbase[audit]'")
     with tempfile.TemporaryDirectory() as scratch:
         report_path = Path(scratch) / "audit.json"
         done = subprocess.run(

@@ -3,41 +3,58 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from .errors import WheelbaseError
 
 
+class Interrupted(BaseException):
+    """SIGTERM or SIGHUP, raised like KeyboardInterrupt so that every `finally` runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
 def _new(args: argparse.Namespace) -> int:
-    from .scaffold import new
+    from .new import new, unpublished_note
 
     created = new(args.name, Path(args.output_dir), args.base, args.template)
     print(f"created {created}")
+    note = unpublished_note(created)
+    if note:
+        print(note, file=sys.stderr)
     print(f"next: cd {created} && docker buildx bake test image")
     return 0
 
 
 def _pin(args: argparse.Namespace) -> int:
-    from .pinning import pin
+    from .pin import pin
 
     return pin([Path(p) for p in args.paths], args.base, dry_run=args.dry_run, check=args.check)
 
 
 def _resolve(args: argparse.Namespace) -> int:
-    from .pinning import resolve_wheelhouse
-    from .refs import ImageRef
+    from .image_ref import ImageRef
+    from .release import resolve_wheelhouse
 
-    wheelhouse = resolve_wheelhouse(ImageRef.parse(args.image))
-    print(f"{wheelhouse.image.ref.name}@{wheelhouse.image.digest}")
+    wheelhouse = resolve_wheelhouse(ImageRef.parse(args.image, source="IMAGE:TAG"))
+    print(wheelhouse.ref)
     print(f"  python {wheelhouse.python_version}, flavor {wheelhouse.flavor}, built on {wheelhouse.python_image}")
-    print(f"  platforms: {', '.join(wheelhouse.image.platforms)}")
+    print(f"  platforms: {', '.join(wheelhouse.platforms)}")
     return 0
 
 
 def _lock(args: argparse.Namespace) -> int:
-    from .locking import lock
+    from .lock import lock
 
     for path in lock(Path(args.path)):
         print(f"locked {path}")
@@ -65,7 +82,8 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("--output-dir", default=".", help="where the service folder is created (default: .)")
     new.add_argument("--base", metavar="IMAGE:TAG", help="wheelhouse tag to pin (default: the template's)")
     new.add_argument("--template", metavar="GIT-URL",
-                     help="git repository with consumer-template/ (default: $WHEELBASE_TEMPLATE, else this checkout)")
+                     help="URL of the wheelbase repository (https://, ssh:// or file://; default: $WHEELBASE_TEMPLATE, "
+                          "else this checkout, recorded as its origin)")
     new.set_defaults(run=_new)
 
     pin = commands.add_parser("pin", help="pin services to the registry's current digest of a wheelhouse tag")
@@ -97,13 +115,19 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     try:
         return int(args.run(args))
     except WheelbaseError as exc:
         print(f"wheelbase: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        print("wheelbase: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Interrupted as exc:
+        print("wheelbase: interrupted", file=sys.stderr)
+        return 128 + exc.signum
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 
 from .errors import UsageError
-from .refs import ImageRef
+from .image_ref import ImageRef, tagged
 
 REPO = Path(os.environ.get("WHEELBASE_HOME", Path(__file__).resolve().parents[2]))
-TEMPLATE = REPO / "consumer-template"
+TEMPLATE_DIRECTORY = "consumer-template"
+TEMPLATE = REPO / TEMPLATE_DIRECTORY
 BASE_IMAGE_DIR = REPO / "base-image"
 
 
@@ -23,5 +24,5 @@ def template_dir() -> Path:
 def default_base() -> ImageRef:
     """The template's default wheelhouse tag (cookiecutter.json), without any digest."""
     context = json.loads((template_dir() / "cookiecutter.json").read_text())
-    ref = ImageRef.parse(context["base_image"])
-    return ImageRef(ref.repository, ref.tag)
+    ref = ImageRef.parse(context["base_image"], source="consumer-template/cookiecutter.json")
+    return tagged(ref.name, what="the template's base_image")

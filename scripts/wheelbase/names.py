@@ -17,7 +17,7 @@ RESERVED = frozenset({
 
 def slugify(name: str) -> str:
     """The template's own derivation of service_slug (cookiecutter.json), step for step."""
-    return name.strip().lower().replace(" ", "-").replace("_", "-").replace(".", "-")
+    return name.strip().lower().replace(" ", "-").replace("_", "-").replace(".", "-").replace("/", "-")
 
 
 def check_service_name(name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -137,3 +138,57 @@ def test_holds_a_bounded_load_without_errors_or_memory_growth_and_restarts(image
     container.wait()
     assert container.get("/") == (200, '"FastAPI Working"')
     assert container.inspect("{{.RestartCount}}") == "0" and container.inspect("{{.State.Running}}") == "true"
+
+
+def test_healthcheck_ignores_a_proxy_set_for_the_app(image: str, containers: list[Container]) -> None:
+    """HTTP_PROXY pointing at a port where nothing listens: the probe still goes straight to loopback."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    container = Container(image, "-e", f"HTTP_PROXY={dead}", "-e", f"http_proxy={dead}", "-e", "NO_PROXY=")
+    containers.append(container)
+    while container.inspect("{{.State.Health.Status}}") != "healthy":
+        assert time.monotonic() - container.started < 5.0, "not healthy within 5 s behind an HTTP_PROXY"
+        time.sleep(0.1)
+
+
+def send_huge_header(port: int, megabytes: int) -> tuple[bytes, float]:
+    """Streams one header of many megabytes; returns the answer's first bytes and the seconds until it came."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Huge: ")
+        try:
+            for _ in range(megabytes * 16):
+                sock.sendall(b"a" * 65536)
+        except OSError:
+            pass  # the server answered and closed: what a bounded server does
+        try:
+            return sock.recv(64), time.monotonic() - started
+        except OSError:
+            return b"", time.monotonic() - started
+
+
+def test_a_huge_request_header_is_refused_early_and_starves_nothing(image: str, containers: list[Container]) -> None:
+    """httptools buffers a request head until it is whole; the image bounds it (app/http_limits.py): 431, at once."""
+    container = Container(image)
+    containers.append(container)
+    container.wait()
+    warm = container.memory_bytes()
+    results: list[tuple[bytes, float]] = []
+    senders = [threading.Thread(target=lambda: results.append(send_huge_header(container.port, 96))) for _ in range(4)]
+    for sender in senders:
+        sender.start()
+    health_started = time.monotonic()
+    assert container.get("/healthz", timeout=2) == (200, '{"status":"ok"}')
+    health_seconds = time.monotonic() - health_started
+    for sender in senders:
+        sender.join(timeout=60)
+    assert len(results) == 4
+    for answer, seconds in results:
+        assert answer.startswith(b"HTTP/1.1 431 "), answer
+        assert seconds < 2.0, f"the 431 took {seconds:.1f} s"
+    assert health_seconds < 1.0
+    assert container.memory_bytes() < warm + 16 * 1024**2
+    assert container.get("/", timeout=2) == (200, '"FastAPI Working"')
+    small = {"X-Normal": "b" * 8000}
+    request = urllib.request.Request(f"http://127.0.0.1:{container.port}/", headers=small)
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200

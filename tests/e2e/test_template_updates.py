@@ -23,7 +23,7 @@ def git(folder: Path, *args: str) -> None:
 def test_service_learns_of_template_changes_and_pulls_them(wheelhouse: Published, tmp_path: Path) -> None:
     template_repo = tmp_path / "wheelbase"
     run("git", "clone", "--quiet", str(REPO), str(template_repo))
-    wheelbase("new", "Billing", "--template", str(template_repo), "--base", wheelhouse.ref,
+    wheelbase("new", "Billing", "--template", f"file://{template_repo}", "--base", wheelhouse.ref,
               "--output-dir", str(tmp_path))
     service = tmp_path / "billing"
     assert (service / ".cruft.json").is_file()

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import engine
 from ..layout import BASE_IMAGE_DIR, REPO
+from . import docker as engine
 from .figures import Figure
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
@@ -105,10 +105,10 @@ def wheelhouse_cold_build(bench: Bench) -> list[Figure]:
 
 
 def make_service(bench: Bench) -> None:
-    from ..scaffold import new
+    from ..new import new
 
     publish_runtime(bench)
-    bench.service = new("Bench Service", bench.workdir, bench.wheelhouse_tag)
+    bench.service = new("Bench Service", bench.workdir, bench.wheelhouse_tag, template=f"file://{REPO}")
     bench.plain = bench.workdir / "plain"
     bench.plain.mkdir()
     shutil.copytree(bench.service / "app", bench.plain / "app")

@@ -8,9 +8,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import engine
+from ..image_ref import ImageRef
 from ..layout import REPO, default_base
-from ..refs import ImageRef
+from . import docker as engine
 from . import measure, report
 from .figures import Figure
 

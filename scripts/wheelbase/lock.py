@@ -1,0 +1,66 @@
+"""`wheelbase lock`: recompile a lock with pip-tools on the image it serves, through bake.
+
+The bake target `lock` exports the new lock files into a scratch folder; only files whose
+bytes changed are then written, by the one writer (every file or none, mode, owner and
+symlinks kept). A failed lock changes nothing and says why in one line: the guard's sentence,
+or pip's own reason.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from . import engine
+from .errors import CompatibilityError, EngineError, UsageError
+from .files import Edit, ensure_writable, read_bytes, replace_all
+
+# The one line that says why: our guard's `error: ...`, or pip's resolver verdict.
+_REASONS = (
+    re.compile(r"^#\d+ [\d.]+ error: (?P<why>.+)$", re.MULTILINE),
+    re.compile(r"^#\d+ [\d.]+ (?:ERROR: |pip\._internal\.exceptions\.\w+: )?"
+               r"(?P<why>(?:Could not find a version|No matching distribution|Cannot install|ResolutionImpossible).+)$",
+               re.MULTILINE),
+)
+
+
+def lock_files(folder: Path) -> list[Path]:
+    """The lock files `bake lock` writes in a folder: the base's, or a service's two."""
+    if (folder / "base-image" / "requirements.in").is_file():
+        return [folder / "base-image" / "requirements.txt"]
+    return [folder / f"{stem}.txt" for stem in ("requirements", "requirements-test") if (folder / f"{stem}.in").is_file()]
+
+
+def lock(path: Path) -> list[Path]:
+    """Runs `docker buildx bake lock` in the repository root (the base) or a service folder."""
+    folder = path.resolve()
+    if not (folder / "docker-bake.hcl").is_file():
+        raise UsageError(f"{path} has no docker-bake.hcl; pass the repository root or a service folder")
+    locks = lock_files(folder)
+    for existing in locks:
+        if existing.exists():
+            ensure_writable(existing)
+    before = {p: read_bytes(p) if p.exists() else b"" for p in locks}
+    with tempfile.TemporaryDirectory(prefix="wheelbase-lock-") as scratch:
+        try:
+            engine.bake(["lock"], cwd=folder, extra=["--progress", "plain"], overrides=[f"lock.output=type=local,dest={scratch}"])
+        except EngineError as exc:
+            for reason in _REASONS:
+                found = reason.search(exc.output)
+                if found:
+                    raise CompatibilityError(f"cannot lock {path}: {found['why'].strip()}") from exc
+            raise
+        edits = []
+        for lock_file in locks:
+            made = Path(scratch) / lock_file.name
+            if not made.is_file():
+                raise EngineError(f"`docker buildx bake lock` wrote no {lock_file.name}")
+            text = made.read_text()
+            if text.encode() != before[lock_file]:
+                edits.append(Edit(lock_file, before[lock_file], text))
+    new_files = [e for e in edits if not e.path.exists()]
+    for edit in new_files:
+        edit.path.write_text("")  # a first lock: the writer replaces an (empty) file like any other
+    replace_all([Edit(e.path, b"", e.text) if e in new_files else e for e in edits])
+    return [e.path for e in edits]

@@ -1,0 +1,117 @@
+"""A published release: the wheelhouse tag, the runtime published next to it, and the Python image
+the wheelhouse was built on, as the registry describes them now.
+
+The wheelhouse's labels are values from a registry: each is validated before it can reach a
+file or a template (an image reference must be exactly one, a version exactly `X.Y`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from . import engine
+from .engine import RemoteImage
+from .errors import CompatibilityError, UsageError
+from .image_ref import ImageRef
+
+FLAVOR_LABEL = "dev.wheelbase.flavor"
+PYTHON_VERSION_LABEL = "dev.wheelbase.python.version"
+PYTHON_IMAGE_LABEL = "dev.wheelbase.python.image"
+LABELS = (FLAVOR_LABEL, PYTHON_VERSION_LABEL, PYTHON_IMAGE_LABEL)
+# The runtime is tagged like its wheelhouse plus this suffix (docker-bake.hcl, target "runtime-tags").
+RUNTIME_SUFFIX = "-runtime"
+
+# The three pins a service carries, by the ARG (and bake variable) that holds each.
+BASE_IMAGE = "BASE_IMAGE"  # the wheelhouse: /wheels and their lock
+RUNTIME_IMAGE = "RUNTIME_IMAGE"  # the shared runtime published with it
+PYTHON_IMAGE = "PYTHON_IMAGE"  # the Python image the wheelhouse was built on
+PINS = (BASE_IMAGE, RUNTIME_IMAGE, PYTHON_IMAGE)
+
+_FLAVOR = re.compile(r"[a-z][a-z0-9-]{0,31}")
+_VERSION = re.compile(r"[0-9]+\.[0-9]+")
+
+Inspect = Callable[[ImageRef], RemoteImage]
+
+
+@dataclass(frozen=True)
+class Wheelhouse:
+    """What a wheelhouse image says about itself, checked label by label."""
+
+    ref: ImageRef  # tag and digest
+    flavor: str
+    python_version: str
+    python_image: ImageRef
+    platforms: tuple[str, ...]
+
+    @classmethod
+    def from_remote(cls, image: RemoteImage) -> Wheelhouse:
+        labels = _agreed_labels(image)
+        missing = [label for label in LABELS if not labels.get(label)]
+        if missing:
+            raise CompatibilityError(
+                f"{image.ref.name} is not a wheelhouse (it lacks the {', '.join(missing)} label); "
+                "pass an image built by `docker buildx bake base`")
+        flavor, version = labels[FLAVOR_LABEL], labels[PYTHON_VERSION_LABEL]
+        if not _FLAVOR.fullmatch(flavor) or not _VERSION.fullmatch(version):
+            raise CompatibilityError(f"{image.ref.name} has a malformed {FLAVOR_LABEL} or {PYTHON_VERSION_LABEL} label "
+                                     f"({flavor!r}, {version!r}); republish it with `docker buildx bake release --push`")
+        try:
+            python_image = ImageRef.parse(labels[PYTHON_IMAGE_LABEL], source=f"label {PYTHON_IMAGE_LABEL} of {image.ref.name}")
+        except UsageError as exc:
+            raise CompatibilityError(f"{exc}; it is not used, and nothing was written") from exc
+        return cls(image.ref.with_digest(image.digest), flavor, version, python_image, tuple(sorted(image.labels_by_platform)))
+
+
+def _agreed_labels(image: RemoteImage) -> Mapping[str, str]:
+    """The wheelbase labels every platform of the image carries; platforms that disagree are refused."""
+    seen: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for platform, labels in sorted(image.labels_by_platform.items()):
+        seen.setdefault(tuple((label, labels.get(label, "")) for label in LABELS), []).append(platform)
+    if len(seen) > 1:
+        differ = "; ".join(f"{', '.join(platforms)}: " + ", ".join(f"{k.rsplit('.', 1)[-1]}={v!r}" for k, v in values)
+                           for values, platforms in seen.items())
+        raise CompatibilityError(f"the platforms of {image.ref.name} carry different wheelhouse labels ({differ}); "
+                                 "one release must be built for every platform in one `docker buildx bake release --push`")
+    return dict(next(iter(seen))) if seen else {}
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a wheelhouse tag is now: its pin, its runtime's pin and its Python image."""
+
+    wheelhouse: Wheelhouse
+    runtime: ImageRef | None
+
+    @property
+    def pins(self) -> dict[str, str]:
+        """The values of the three pins, by ARG name (the runtime's only when it was asked for)."""
+        values = {BASE_IMAGE: str(self.wheelhouse.ref), PYTHON_IMAGE: str(self.wheelhouse.python_image)}
+        if self.runtime is not None:
+            values[RUNTIME_IMAGE] = str(self.runtime)
+        return values
+
+
+def runtime_ref(base: ImageRef) -> ImageRef:
+    return base.with_tag(f"{base.tag}{RUNTIME_SUFFIX}")
+
+
+def resolve_wheelhouse(base: ImageRef, inspect: Inspect = engine.inspect_remote) -> Wheelhouse:
+    return Wheelhouse.from_remote(inspect(base))
+
+
+def resolve_release(base: ImageRef, *, with_runtime: bool, inspect: Inspect = engine.inspect_remote) -> Release:
+    """Asks the registry for the tag (and its runtime) and checks that they belong together."""
+    wheelhouse = resolve_wheelhouse(base, inspect)
+    if not with_runtime:
+        return Release(wheelhouse, None)
+    runtime = resolve_wheelhouse(runtime_ref(base), inspect)
+    ours = {"Python": wheelhouse.python_version, "flavor": wheelhouse.flavor, "Python image": str(wheelhouse.python_image)}
+    theirs = {"Python": runtime.python_version, "flavor": runtime.flavor, "Python image": str(runtime.python_image)}
+    differ = [key for key in ours if ours[key] != theirs[key]]
+    if differ:
+        raise CompatibilityError(
+            f"{runtime.ref.name} ({', '.join(f'{k} {theirs[k]}' for k in differ)}) was not built with {base.name} "
+            f"({', '.join(f'{k} {ours[k]}' for k in differ)}); publish both with `docker buildx bake release --push`")
+    return Release(wheelhouse, runtime.ref)

