@@ -142,3 +142,17 @@ def test_pinned_lines_are_printed_only_after_every_file_is_written(tmp_path: Pat
         pin([writable, read_only], None, inspect=Registry(), out=lines.append)
     assert lines == []
     assert (writable / "Dockerfile").read_text() == DOCKERFILE
+
+
+def test_an_edit_made_while_the_registry_answers_is_kept(tmp_path: Path) -> None:
+    """The registry is slow; meanwhile someone saves the Dockerfile. pin refuses instead of writing its stale copy."""
+    folder = service(tmp_path)
+    registry = Registry()
+
+    def slow_registry(ref: ImageRef) -> RemoteImage:
+        (folder / "Dockerfile").write_text(DOCKERFILE + "# saved by hand while pin waited\n")
+        return registry(ref)
+
+    with pytest.raises(Exception, match="changed while wheelbase was running"):
+        pin([folder], None, inspect=slow_registry, out=lambda line: None)
+    assert (folder / "Dockerfile").read_text().endswith("# saved by hand while pin waited\n")

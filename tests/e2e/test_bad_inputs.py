@@ -253,13 +253,11 @@ def push_hostile(image: str, labels: dict[str, str], workdir: Path, platforms: s
     """A tiny image (one file, FROM scratch) with the given labels; `{arch}` in a value becomes each platform's."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "marker").write_text("not a wheelhouse\n")
-    label_lines = " ".join(f'"{k}={v}"' for k, v in labels.items() if "\n" not in v and "{arch}" not in v)
-    arch_lines = " ".join(f'"{k}={v.replace("{arch}", "${TARGETARCH}")}"' for k, v in labels.items() if "{arch}" in v)
+    per_arch = " ".join(f'{k}="{v.replace("{arch}", "${TARGETARCH}")}"' for k, v in labels.items() if "{arch}" in v)
     (workdir / "Dockerfile").write_text("FROM scratch\nARG TARGETARCH\nCOPY marker /marker\n"
-                                        + (f"LABEL {label_lines}\n" if label_lines else "")
-                                        + (f"LABEL {arch_lines}\n" if arch_lines else ""))
-    extra = [arg for k, v in labels.items() if "\n" in v for arg in ("--label", f"{k}={v}")]
-    run("docker", "buildx", "build", "--quiet", "--provenance=false", "--platform", platforms, *extra,
+                                        + (f"LABEL {per_arch}\n" if per_arch else ""))
+    flags = [arg for k, v in labels.items() if "{arch}" not in v for arg in ("--label", f"{k}={v}")]
+    run("docker", "buildx", "build", "--quiet", "--provenance=false", "--platform", platforms, *flags,
         "--tag", image, "--push", str(workdir))
 
 
