@@ -10,29 +10,36 @@ export PYTHON_VERSION ?= 3.13
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 export REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: setup wheelhouse test bench lock-tools
+.PHONY: setup setup-tests wheelhouse test bench lock-tools
 .DEFAULT_GOAL := wheelhouse
 
+# What the main job needs: engine, registry, the trixie stand-in, the wheelbase CLI.
 setup:
 	bash .ci/provision
+
+# Also what only the tests and the benchmark need (arm64, bookworm and musl stand-ins, linters).
+setup-tests:
+	bash .ci/provision tests
 
 # Build, test and publish the wheelhouse and its runtime to the local registry, then print their pins.
 wheelhouse: setup
 	docker buildx bake release --push
-	.venv/bin/wheelbase resolve "$(IMAGE):py$(PYTHON_VERSION)-$(FLAVOR)"
-	.venv/bin/wheelbase resolve "$(IMAGE):py$(PYTHON_VERSION)-$(FLAVOR)-runtime"
+	.venv/bin/wheelbase resolve
 
 # Everything: lint, unit tests and the end-to-end tests on the real engine and registry.
-test: setup
+test: setup-tests
 	.venv/bin/pytest
 
 # Build speed, image size and serving speed against the plain way; writes docs/benchmarks.{md,png}.
 # BENCH_ARGS=--quick runs each measurement once (CI does, into a scratch folder).
-bench: setup
+bench: setup-tests
 	.venv/bin/wheelbase bench $(BENCH_ARGS)
 
-# Re-lock pip-tools (and wheel, for stripping) for the lock and build stages; the template carries a copy.
-lock-tools: setup
-	cd base-image && CUSTOM_COMPILE_COMMAND="make lock-tools" ../.venv/bin/pip-compile --quiet --generate-hashes \
-		--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links -o lock-tools.txt lock-tools.in
+# Re-lock the tools the stages install, hash-checked: pip-tools for the lock stages (the template
+# carries a copy), packaging and wheel for fetch and build.
+lock-tools: setup-tests
+	cd base-image && for tools in lock-tools tools; do \
+		CUSTOM_COMPILE_COMMAND="make lock-tools" ../.venv/bin/pip-compile --quiet --generate-hashes \
+			--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links -o $$tools.txt $$tools.in || exit 1; \
+	done
 	cp base-image/lock-tools.txt "consumer-template/{{cookiecutter.service_slug}}/docker/lock-tools.txt"

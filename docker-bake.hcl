@@ -1,6 +1,6 @@
 # Every build this repository can do. `docker buildx bake --print` shows the resolved menu.
 #
-#   docker buildx bake base            the wheelhouse image (default: alpine, Python 3.13)
+#   docker buildx bake base            the wheelhouse image (default: alpine, the newest Python)
 #   docker buildx bake base --push     ... and publish it to IMAGE
 #   docker buildx bake runtime         the shared runtime services deploy on (stack in /opt/venv)
 #   docker buildx bake release --push  publish both, the wheelhouse and its runtime
@@ -11,7 +11,7 @@
 # also gets the immutable IMAGE:<TAG>-py<PYTHON_VERSION>-<FLAVOR>. The runtime takes the same
 # tags with a -runtime suffix. Services pin both, tag and digest (see `wheelbase pin`).
 
-# Repository the wheelhouse is tagged and pushed as.
+# Repository the wheelhouse is tagged and pushed as (lower-cased: registries want it so).
 variable "IMAGE" {
   default = "localhost:5000/wheelbase/wheelhouse"
 }
@@ -21,16 +21,19 @@ variable "TAG" {
   default = ""
 }
 
-# Distribution of the Python image: alpine (musl) or debian (glibc).
+# One of FLAVORS below.
 variable "FLAVOR" {
   default = "alpine"
 }
 
+# One of PYTHON_VERSIONS below: by default the newest CPython for which every locked package
+# ships wheels for linux/amd64 and linux/arm64 (tests/e2e/test_lock_wheels.py checks each).
 variable "PYTHON_VERSION" {
-  default = "3.13"
+  default = "3.15"
 }
 
-# The Python image to build on; empty derives it from FLAVOR and PYTHON_VERSION.
+# The Python image to build on; empty derives it from FLAVOR and PYTHON_VERSION. A release pins
+# it by digest (the publish workflow resolves the floating tag first and passes tag@digest).
 variable "PYTHON_IMAGE" {
   default = ""
 }
@@ -45,7 +48,7 @@ variable "NO_BINARY" {
   default = ""
 }
 
-# Strip debug symbols from extension modules (uvloop's shrinks from 16 MB to about 2 MB).
+# Strip debug symbols from extension modules (uvloop's shrinks from 19 MB to 2.6 MB on glibc).
 variable "STRIP" {
   default = "true"
 }
@@ -74,41 +77,53 @@ variable "SOURCE_URL" {
   default = "https://github.com/wheelbase/wheelbase"
 }
 
-# The one place that says which flavors and Python versions exist, and their images.
-variable "DISTRIBUTIONS" {
+# The one place that says which flavors exist. A flavor is a distribution (its package manager:
+# base-image/toolchain/<distribution>.sh) and a libc, and the suffix of the official python image
+# tag it builds on: `alpine` floats to the newest Alpine the official images maintain (today
+# 3.24), `slim-trixie` stays on Debian 13. debian-musl is a musl CPython on a Debian userland,
+# which has no official image (PYTHON_IMAGE must name one): CI's stand-in for the musl path.
+variable "FLAVORS" {
   default = {
-    alpine = "alpine3.22"
-    debian = "slim-trixie"
+    alpine      = { distribution = "alpine", libc = "musl", image = "alpine" }
+    debian      = { distribution = "debian", libc = "glibc", image = "slim-trixie" }
+    debian-musl = { distribution = "debian", libc = "musl", image = "" }
   }
 }
 
-variable "SUPPORTED_PYTHON_VERSIONS" {
-  default = ["3.12", "3.13"]
+# The one place that says which Python versions are supported.
+variable "PYTHON_VERSIONS" {
+  default = ["3.12", "3.13", "3.14", "3.15"]
 }
 
 # Bake cannot raise an error of its own: parseint() fails quoting this sentence instead.
+function "fail" {
+  params = [sentence]
+  result = parseint(sentence, 10)
+}
+
 function "supported" {
   params = [name, value, allowed]
-  result = parseint(contains(allowed, value) ? "0" : "${name}=${value} is not supported; use one of: ${join(", ", allowed)}", 10) == 0 ? value : value
+  result = contains(allowed, value) ? value : fail("${name}=${value} is not supported; use one of: ${join(", ", allowed)}")
 }
 
-function "python_image" {
-  params = [flavor, version]
-  # lookup() never fails, so an unknown flavor is reported by supported() alone, with its sentence.
-  result = "python:${version}-${lookup(DISTRIBUTIONS, flavor, "unsupported")}"
-}
-
-# The Python image the build uses: PYTHON_IMAGE when set, else derived from flavor and version.
-function "resolved_python_image" {
+function "flavor" {
   params = []
-  result = PYTHON_IMAGE != "" ? PYTHON_IMAGE : python_image(FLAVOR, PYTHON_VERSION)
+  result = FLAVORS[supported("FLAVOR", FLAVOR, keys(FLAVORS))]
+}
+
+# The Python image the build uses: PYTHON_IMAGE when set, else the official image for the flavor.
+function "python_image" {
+  params = []
+  result = PYTHON_IMAGE != "" ? PYTHON_IMAGE : (
+    flavor().image != "" ? "python:${supported("PYTHON_VERSION", PYTHON_VERSION, PYTHON_VERSIONS)}-${flavor().image}"
+    : fail("FLAVOR=${FLAVOR} has no official Python image; set PYTHON_IMAGE (for example localhost/python:3.13-musl)"))
 }
 
 function "tags" {
-  params = [image, tag, flavor, version, suffix]
+  params = [suffix]
   result = concat(
-    ["${image}:py${version}-${flavor}${suffix}"],
-    tag == "" ? [] : ["${image}:${tag}-py${version}-${flavor}${suffix}"],
+    ["${lower(IMAGE)}:py${PYTHON_VERSION}-${FLAVOR}${suffix}"],
+    TAG == "" ? [] : ["${lower(IMAGE)}:${TAG}-py${PYTHON_VERSION}-${FLAVOR}${suffix}"],
   )
 }
 
@@ -124,55 +139,48 @@ target "_common" {
   context    = "base-image"
   dockerfile = "Dockerfile"
   args = {
-    FLAVOR            = supported("FLAVOR", FLAVOR, keys(DISTRIBUTIONS))
-    PYTHON_VERSION    = supported("PYTHON_VERSION", PYTHON_VERSION, SUPPORTED_PYTHON_VERSIONS)
-    PYTHON_IMAGE      = resolved_python_image()
-    NO_BINARY         = NO_BINARY
-    STRIP             = STRIP
-    REVISION          = REVISION
-    VERSION           = TAG
+    FLAVOR         = supported("FLAVOR", FLAVOR, keys(FLAVORS))
+    DISTRIBUTION   = flavor().distribution
+    LIBC           = flavor().libc
+    PYTHON_VERSION = supported("PYTHON_VERSION", PYTHON_VERSION, PYTHON_VERSIONS)
+    PYTHON_IMAGE   = python_image()
+    NO_BINARY      = NO_BINARY
+    STRIP          = STRIP
+    REVISION       = REVISION
   }
-  # Labels of both published images (wheelhouse and runtime); the Dockerfile adds only their titles.
+  # Labels of both published images, from inputs only (the commit, its time, the Python image),
+  # so a publish that changes nothing gives the same digests. The Dockerfile adds their titles.
   labels = {
     "org.opencontainers.image.source"   = SOURCE_URL
     "org.opencontainers.image.revision" = REVISION
-    "org.opencontainers.image.version"  = TAG
     "org.opencontainers.image.created"  = SOURCE_DATE_EPOCH != "" ? timeadd("1970-01-01T00:00:00Z", "${SOURCE_DATE_EPOCH}s") : ""
     "dev.wheelbase.flavor"              = FLAVOR
     "dev.wheelbase.python.version"      = PYTHON_VERSION
-    "dev.wheelbase.python.image"        = resolved_python_image()
+    "dev.wheelbase.python.image"        = python_image()
   }
   secret = concat(
     PIP_CERT != "" ? ["id=pip_cert,src=${PIP_CERT}"] : [],
     PIP_CONFIG_FILE != "" ? ["id=pip_conf,src=${PIP_CONFIG_FILE}"] : [],
   )
   platforms = PLATFORMS != "" ? split(",", PLATFORMS) : []
-}
-
-# Tags of the wheelhouse. In the publish workflow, docker/metadata-action's generated bake file
-# redefines this target with the same tag scheme plus its OCI labels.
-target "docker-metadata-action" {
-  tags = tags(IMAGE, TAG, FLAVOR, PYTHON_VERSION, "")
-}
-
-# The runtime's tags; the publish workflow's second metadata-action step (bake-target runtime-meta) redefines it.
-target "runtime-meta" {
-  tags = tags(IMAGE, TAG, FLAVOR, PYTHON_VERSION, "-runtime")
+  # Provenance carries build times; without it two builds of one commit share a digest. The
+  # publish workflow attests provenance beside the image instead (actions/attest-build-provenance).
+  attest = ["type=provenance,disabled=true"]
 }
 
 # The wheelhouse image: /wheels with requirements.txt, constraints.txt and wheelhouse.json.
 target "base" {
-  inherits   = ["_common", "docker-metadata-action"]
-  target     = "wheelhouse"
-  # Provenance carries build times; without it two builds of one commit share a digest.
-  attest = ["type=provenance,disabled=true"]
+  inherits = ["_common"]
+  target   = "wheelhouse"
+  tags     = tags("")
 }
 
 # The shared runtime: the Python image plus /opt/venv with the stack, no pip, no package manager.
+# Its tags are the wheelhouse's plus this suffix (scripts/wheelbase/release.py RUNTIME_SUFFIX).
 target "runtime" {
-  inherits = ["_common", "runtime-meta"]
+  inherits = ["_common"]
   target   = "runtime"
-  attest   = ["type=provenance,disabled=true"]
+  tags     = tags("-runtime")
 }
 
 # Install and serve from the wheels without keeping an image.

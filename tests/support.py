@@ -67,22 +67,30 @@ class Published:
     @property
     def runtime(self) -> str:
         """The runtime published with it, pinned by the digest the registry has now."""
-        ref = f"{self.ref}-runtime"
-        done = run("docker", "buildx", "imagetools", "inspect", ref, "--format", "{{json .Manifest}}")
-        return f"{ref}@{json.loads(done.stdout)['digest']}"
+        _, ref = release_tags(self.env)
+        return f"{ref}@{digest_of(ref)}"
 
 
 def bake_env(image: str, **extra: str) -> dict[str, str]:
-    return {"IMAGE": image, "FLAVOR": "debian", "PYTHON_IMAGE": PYTHON_IMAGE, **extra}
+    return {"IMAGE": image, "FLAVOR": "debian", "PYTHON_VERSION": "3.13", "PYTHON_IMAGE": PYTHON_IMAGE, **extra}
+
+
+def release_tags(env: Mapping[str, str]) -> tuple[str, str]:
+    """The moving tags of the wheelhouse and its runtime for these bake variables, from the bake file."""
+    targets = json.loads(run("docker", "buildx", "bake", "--print", "release", cwd=REPO, env=env).stdout)["target"]
+    return targets["base"]["tags"][0], targets["runtime"]["tags"][0]
+
+
+def digest_of(ref: str) -> str:
+    return str(json.loads(run("docker", "buildx", "imagetools", "inspect", ref, "--format", "{{json .Manifest}}").stdout)["digest"])
 
 
 def publish_wheelhouse(image: str, **extra: str) -> Published:
     """`docker buildx bake release --push` (wheelhouse and runtime), then the wheelhouse's digest."""
     env = bake_env(image, **extra)
     run("docker", "buildx", "bake", "release", "--push", cwd=REPO, env=env)
-    ref = f"{image}:py3.13-debian"
-    digest = json.loads(run("docker", "buildx", "imagetools", "inspect", ref, "--format", "{{json .Manifest}}").stdout)["digest"]
-    return Published(ref, digest, env)
+    ref, _ = release_tags(env)
+    return Published(ref, digest_of(ref), env)
 
 
 def image_files(image: str, workdir: Path) -> dict[str, list[str]]:

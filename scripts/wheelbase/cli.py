@@ -44,12 +44,13 @@ def _pin(args: argparse.Namespace) -> int:
 
 def _resolve(args: argparse.Namespace) -> int:
     from .image_ref import ImageRef
-    from .release import resolve_wheelhouse
+    from .release import release_tags, resolve_wheelhouse
 
-    wheelhouse = resolve_wheelhouse(ImageRef.parse(args.image, source="IMAGE:TAG"))
-    print(wheelhouse.ref)
-    print(f"  python {wheelhouse.python_version}, flavor {wheelhouse.flavor}, built on {wheelhouse.python_image}")
-    print(f"  platforms: {', '.join(wheelhouse.platforms)}")
+    for image in args.images or release_tags():
+        wheelhouse = resolve_wheelhouse(ImageRef.parse(image, source="IMAGE:TAG"))
+        print(wheelhouse.ref)
+        print(f"  python {wheelhouse.python_version}, flavor {wheelhouse.flavor}, built on {wheelhouse.python_image}")
+        print(f"  platforms: {', '.join(wheelhouse.platforms)}")
     return 0
 
 
@@ -95,7 +96,8 @@ def parser() -> argparse.ArgumentParser:
     pin.set_defaults(run=_pin)
 
     resolve = commands.add_parser("resolve", help="print the pin (IMAGE:TAG@sha256:...) a wheelhouse tag has now")
-    resolve.add_argument("image", metavar="IMAGE:TAG")
+    resolve.add_argument("images", nargs="*", metavar="IMAGE:TAG",
+                         help="default: the wheelhouse and runtime tags `docker buildx bake release` pushes from this checkout")
     resolve.set_defaults(run=_resolve)
 
     lock = commands.add_parser("lock", help="recompile requirements with pip-tools on the image they serve")

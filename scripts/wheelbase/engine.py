@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import EngineError, RegistryError, UsageError
 from .image_ref import ImageRef
@@ -79,6 +80,11 @@ def bake(targets: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = N
     for override in overrides:
         args += ["--set", override]
     return run([*args, *extra, *targets], cwd=cwd, env=env, capture=capture)
+
+
+def bake_definition(targets: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The resolved bake definition (`docker buildx bake --print`): the bake file says what a build is."""
+    return dict(json.loads(bake(targets, cwd=cwd, env=env, extra=["--print"]).stdout))
 
 
 def registry_failure(ref: ImageRef, detail: str) -> RegistryError:

@@ -97,6 +97,15 @@ def runtime_ref(base: ImageRef) -> ImageRef:
     return base.with_tag(f"{base.tag}{RUNTIME_SUFFIX}")
 
 
+def release_tags() -> list[str]:
+    """The moving tags of the wheelhouse and its runtime, as this checkout's bake file and the
+    environment (FLAVOR, PYTHON_VERSION, IMAGE...) make them: the bake file is their one home."""
+    from .layout import REPO
+
+    targets = engine.bake_definition(["release"], cwd=REPO)["target"]
+    return [str(targets[name]["tags"][0]) for name in ("base", "runtime")]
+
+
 def resolve_wheelhouse(base: ImageRef, inspect: Inspect = engine.inspect_remote) -> Wheelhouse:
     return Wheelhouse.from_remote(inspect(base))
 

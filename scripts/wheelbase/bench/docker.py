@@ -12,15 +12,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from ..engine import bake, docker, run
+from ..engine import bake, bake_definition, docker, run
 
 __all__ = ["bake", "bake_definition", "build", "image_size", "prune_cache_mounts", "remove", "run", "start", "versions"]
 from ..errors import EngineError
-
-
-def bake_definition(targets: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> dict[str, object]:
-    """The resolved bake definition (`docker buildx bake --print`)."""
-    return dict(json.loads(bake(targets, cwd=cwd, env=env, extra=["--print"]).stdout))
 
 
 def build(context: Path, *, tag: str, target: str | None = None, no_cache: bool = False,

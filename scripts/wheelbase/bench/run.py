@@ -34,7 +34,7 @@ def run(*, quick: bool, out_dir: Path) -> int:
     base = default_base()
     flavor, version = env.get("FLAVOR", "alpine"), env.get("PYTHON_VERSION", "3.13")
     repository = env.get("IMAGE", base.repository)
-    python_image = env.get("PYTHON_IMAGE") or engine.bake_definition(["base"], cwd=REPO)["target"]["base"]["args"]["PYTHON_IMAGE"]  # type: ignore[index]
+    python_image = env.get("PYTHON_IMAGE") or engine.bake_definition(["base"], cwd=REPO)["target"]["base"]["args"]["PYTHON_IMAGE"]
     with tempfile.TemporaryDirectory(prefix="wheelbase-bench-") as scratch:
         bench = measure.Bench(workdir=Path(scratch), runs=1 if quick else 5, python_image=python_image,
                               wheelhouse_tag=str(ImageRef(repository, f"py{version}-{flavor}")), env=env)
