@@ -8,7 +8,7 @@ import urllib.request
 def main() -> int:
     """Probe the local server once and report healthy or not through the exit code."""
     url = f"http://127.0.0.1:{os.environ.get('PORT', '{{ cookiecutter.port }}')}/healthz"
-    # Straight to loopback: an HTTP_PROXY set for the app's own outbound calls must not catch the probe.
+    # Straight to loopback: an HTTP_PROXY meant for the app's outbound calls must not catch it.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         # A fixed http:// URL on loopback: bandit's worry about other URL schemes does not apply.

@@ -3,7 +3,8 @@
 httptools keeps a request's head in memory until it is complete and uvicorn sets no limit, so
 one client sending a header of many megabytes can hold a core and grow memory without bound.
 Past MAX_REQUEST_HEADER_BYTES (16 KiB, as h11 and Node.js; the variable changes it) the request
-is answered 431 and its connection closed. Served with `--http app.http_limits:BoundedHttpToolsProtocol`.
+is answered 431 and its connection closed.
+Served with `--http app.http_limits:BoundedHttpToolsProtocol`.
 """
 
 import os
@@ -11,8 +12,9 @@ import os
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_REQUEST_HEADER_BYTES = int(os.environ.get("MAX_REQUEST_HEADER_BYTES", "16384"))
-RESPONSE_431 = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
-                b"content-length: 31\r\nconnection: close\r\n\r\nRequest header fields too large")
+RESPONSE_431 = (b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                b"content-type: text/plain; charset=utf-8\r\ncontent-length: 31\r\n"
+                b"connection: close\r\n\r\nRequest header fields too large")
 
 
 class HeaderTooLarge(Exception):
@@ -28,7 +30,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     too_large = False
 
     def data_received(self, data: bytes) -> None:
-        """Counts what an incomplete head has sent so far (httptools buffers it until it is whole)."""
+        """Counts what an incomplete head has sent (httptools buffers it until it is whole)."""
         was_in_head = self.in_head
         super().data_received(data)
         if was_in_head and self.in_head and not self.too_large:
