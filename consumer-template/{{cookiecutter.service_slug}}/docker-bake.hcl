@@ -4,6 +4,8 @@
 #   docker buildx bake test      pytest, pylint and bandit inside the build; nothing kept
 #   docker buildx bake image     the deploy image, tagged IMAGE:TAG
 #   docker buildx bake lock      recompile requirements*.txt against the wheelhouse's pins
+#                                (`wheelbase lock` also keeps the Dockerfile's EXTRAS right)
+# compose.yaml builds the Dockerfile's `dev` target for `docker compose up --watch`.
 
 variable "IMAGE" {
   default = "{{ cookiecutter.service_slug }}"
@@ -18,10 +20,11 @@ variable "BASE_IMAGE" {
   default = ""
 }
 
+{%- if cookiecutter.deploy_on == "runtime" %}
 variable "RUNTIME_IMAGE" {
   default = ""
 }
-
+{% endif %}
 variable "PYTHON_IMAGE" {
   default = ""
 }
@@ -43,7 +46,9 @@ target "_common" {
   context = "."
   args = {
     BASE_IMAGE    = BASE_IMAGE != "" ? BASE_IMAGE : null
+{%- if cookiecutter.deploy_on == "runtime" %}
     RUNTIME_IMAGE = RUNTIME_IMAGE != "" ? RUNTIME_IMAGE : null
+{%- endif %}
     PYTHON_IMAGE  = PYTHON_IMAGE != "" ? PYTHON_IMAGE : null
   }
   secret = concat(

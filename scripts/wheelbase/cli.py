@@ -27,7 +27,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _new(args: argparse.Namespace) -> int:
     from .new import new, unpublished_note
 
-    created = new(args.name, Path(args.output_dir), args.base, args.template)
+    created = new(args.name, Path(args.output_dir), args.base, args.template, own_image=args.own_image)
     print(f"created {created}")
     note = unpublished_note(created)
     if note:
@@ -85,6 +85,8 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("--template", metavar="GIT-URL",
                      help="URL of the wheelbase repository (https://, ssh:// or file://; default: $WHEELBASE_TEMPLATE, "
                           "else this checkout, recorded as its origin)")
+    new.add_argument("--own-image", metavar="IMAGE:TAG",
+                     help="deploy on this Python image (your organisation's) instead of the shared runtime")
     new.set_defaults(run=_new)
 
     pin = commands.add_parser("pin", help="pin services to the registry's current digest of a wheelhouse tag")

@@ -2,8 +2,9 @@
 
 The bake target `lock` exports the new lock files into a scratch folder; only files whose
 bytes changed are then written, by the one writer (every file or none, mode, owner and
-symlinks kept). A failed lock changes nothing and says why in one line: the guard's sentence,
-or pip's own reason.
+symlinks kept), together with a service Dockerfile's `ARG EXTRAS=`, which says whether
+requirements.txt lists anything to install. A failed lock changes nothing and says why in one
+line: the guard's sentence, or pip's own reason.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from . import engine
+from . import dockerfile, engine
 from .errors import CompatibilityError, EngineError, UsageError
 from .files import Edit, ensure_writable, read_bytes, replace_all
 
@@ -32,12 +33,29 @@ def lock_files(folder: Path) -> list[Path]:
     return [folder / f"{stem}.txt" for stem in ("requirements", "requirements-test") if (folder / f"{stem}.in").is_file()]
 
 
+def _extras_switch(folder: Path, new_requirements: list[str]) -> list[Edit]:
+    """A service Dockerfile's `ARG EXTRAS=` set to whether requirements.txt lists any package."""
+    dockerfile_path, requirements = folder / "Dockerfile", folder / "requirements.txt"
+    if not dockerfile_path.is_file() or not (new_requirements or requirements.is_file()):
+        return []
+    text = new_requirements[0] if new_requirements else read_bytes(requirements).decode()
+    wanted = "true" if any(re.match(r"[A-Za-z0-9]", line) for line in text.splitlines()) else "false"
+    original = read_bytes(dockerfile_path)
+    current = [a for a in dockerfile.parse(original.decode()).global_args("EXTRAS") if a.value is not None]
+    if len(current) != 1 or current[0].value == wanted:
+        return []
+    arg, old = current[0], original.decode()
+    return [Edit(dockerfile_path, original, old[:arg.start] + wanted + old[arg.end:])]
+
+
 def lock(path: Path) -> list[Path]:
     """Runs `docker buildx bake lock` in the repository root (the base) or a service folder."""
     folder = path.resolve()
     if not (folder / "docker-bake.hcl").is_file():
         raise UsageError(f"{path} has no docker-bake.hcl; pass the repository root or a service folder")
     locks = lock_files(folder)
+    if (folder / "Dockerfile").is_file() and locks and locks[0].parent == folder:
+        ensure_writable(folder / "Dockerfile")
     for existing in locks:
         if existing.exists():
             ensure_writable(existing)
@@ -59,6 +77,7 @@ def lock(path: Path) -> list[Path]:
             text = made.read_text()
             if text.encode() != before[lock_file]:
                 edits.append(Edit(lock_file, before[lock_file], text))
+    edits += _extras_switch(folder, [e.text for e in edits if e.path.name == "requirements.txt"])
     new_files = [e for e in edits if not e.path.exists()]
     for edit in new_files:
         edit.path.write_text("")  # a first lock: the writer replaces an (empty) file like any other

@@ -84,8 +84,10 @@ def _literal(value: str) -> str:
 
 
 def new(name: str, output_dir: Path, base: str | None, template: str | None = None,
-        inspect: Inspect = engine.inspect_remote) -> Path:
-    """Renders the template into output_dir/<slug>; checks everything before writing a file."""
+        inspect: Inspect = engine.inspect_remote, own_image: str | None = None) -> Path:
+    """Renders the template into output_dir/<slug>; checks everything before writing a file.
+    With own_image, the service deploys on that Python image (pinned by its current digest)
+    instead of the shared runtime."""
     slug = check_service_name(name)
     if not output_dir.is_dir():
         raise UsageError(f"output directory {output_dir} does not exist; create it or pass another --output-dir")
@@ -93,15 +95,20 @@ def new(name: str, output_dir: Path, base: str | None, template: str | None = No
     if target.exists():
         raise UsageError(f"{target} already exists; choose another name or --output-dir")
     source, recorded = (template, published_url(template)) if template else template_source()
-    release = resolve_release(tagged(base) if base else default_base(), with_runtime=True, inspect=inspect)
+    release = resolve_release(tagged(base) if base else default_base(), with_runtime=own_image is None, inspect=inspect)
     pins = release.pins
     context = {
         "service_name": name,
         "base_image": pins[BASE_IMAGE],
-        "runtime_image": pins[RUNTIME_IMAGE],
+        "runtime_image": pins.get(RUNTIME_IMAGE, ""),
         "python_image": pins[PYTHON_IMAGE],
         "python_version": release.wheelhouse.python_version,
+        "deploy_on": "runtime",
     }
+    if own_image:
+        ref = tagged(own_image, what="--own-image")
+        context["python_image"] = str(ref.with_digest(inspect(ref).digest))
+        context["deploy_on"] = "python-image"
     import cruft  # imported here: it is slow to import and only `new` needs it
     from cookiecutter.exceptions import CookiecutterException
 

@@ -19,9 +19,10 @@ from . import bakefile, dockerfile
 from .errors import PinError, UsageError
 from .files import decode, read_bytes
 from .image_ref import ImageRef
-from .release import BASE_IMAGE, PINS
+from .release import BASE_IMAGE, PINS, PYTHON_IMAGE
 
 WHEELHOUSE_STAGE = "wheelhouse"
+RUNTIME_STAGE = "runtime"
 BAKE_FILES = ("docker-bake.hcl", "docker-bake.override.hcl")
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox",
                        ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".cache"})
@@ -114,7 +115,15 @@ def read_dockerfile(path: Path, data: bytes | None = None) -> PinnedFile:
     if not is_service_dockerfile(parsed):
         raise PinError(f"{path} declares {BASE_IMAGE} but no stage is `FROM ${{{BASE_IMAGE}}} AS {WHEELHOUSE_STAGE}`; "
                        "it is not a service built on a wheelhouse")
+    if owns_python_image(parsed):
+        pins.pop(PYTHON_IMAGE, None)
     return _pinned(path, original, text, pins)
+
+
+def owns_python_image(parsed: dockerfile.Dockerfile) -> bool:
+    """A service deployed on its own Python image builds `FROM ${PYTHON_IMAGE} AS runtime`: that
+    PYTHON_IMAGE is the organisation's, not the wheelhouse's, and no pin of ours."""
+    return any(s.name == RUNTIME_STAGE and s.image in ("$" + PYTHON_IMAGE, "${" + PYTHON_IMAGE + "}") for s in parsed.stages)
 
 
 def read_bakefile(path: Path) -> PinnedFile | None:

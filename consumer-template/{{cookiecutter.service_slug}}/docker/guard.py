@@ -1,17 +1,22 @@
-"""Build-time guards against a wheelhouse that does not fit; one Python start for all of them.
+"""Build-time guards against a wheelhouse that does not fit, run in one Python start.
 
-guard.py [--image] [FILE...]
+guard.py [--image] [--wheels] [--extras=true|false] [FILE...]
 
---image   every wheel in the wheelhouse (and its pip wheel) must have the sha256 its lock lists
-          (else it was altered after it was built), and the Python running this (the shared
-          runtime, the service's own Python image, or the image the lock stage runs on) must match
-          the wheelhouse's Python series, libc and machine and accept every wheel's tags;
-          otherwise fail naming both sides.
-FILE      every requirement in FILE (a requirements.in or a lock) that names a wheelhouse package
-          must admit the wheelhouse's version; otherwise fail naming the package and both versions.
+--image     the Python running this (the shared runtime, the service's own Python image, or the
+            image the lock stage runs on) must have the wheelhouse's Python series, libc and
+            machine; otherwise fail naming both sides. Standard library only: it is what a
+            service without extras pays for, on every build.
+--wheels    before installing from the wheelhouse: every wheel (and its pip wheel) must have the
+            sha256 its lock lists, else it was altered after it was built, and this Python must
+            accept every wheel's tags.
+--extras=V  the Dockerfile's EXTRAS must say whether the first FILE (requirements.txt) lists any
+            package: with EXTRAS=false the extras step is skipped, so a listed package would
+            silently be missing.
+FILE        every requirement in FILE (a requirements.in or a lock) that names a wheelhouse package
+            must admit the wheelhouse's version; otherwise fail naming the package and both versions.
 
-Standard library only, plus the packaging that pip vendors, taken from the wheelhouse's own pip
-wheel: the image running this may have no pip.
+Beyond the standard library it uses only the packaging that pip vendors, from the wheelhouse's
+own pip wheel, and only when there is something to parse: the image running this may have no pip.
 """
 
 import hashlib
@@ -24,69 +29,90 @@ from pathlib import Path
 
 WHEELS = Path("/wheels")
 FACTS = json.loads((WHEELS / "wheelhouse.json").read_text())
-if "pip" not in FACTS:
-    print("error: the pinned wheelhouse predates this template (it ships no pip wheel); run `wheelbase pin` "
-          "to move to a current release", file=sys.stderr)
-    sys.exit(1)
-sys.path.insert(0, str(WHEELS / FACTS["pip"]["wheel"]))
-
-# pylint: disable=wrong-import-position
-from pip._vendor.packaging import tags  # noqa: E402  (pip's own view of what this interpreter installs)
-from pip._vendor.packaging.requirements import Requirement  # noqa: E402
-from pip._vendor.packaging.utils import canonicalize_name, parse_wheel_filename  # noqa: E402
 
 
 def fail(message):
+    """Stops the build with one sentence."""
     print(f"error: {message}", file=sys.stderr)
     sys.exit(1)
 
 
-def sha256(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def pip_vendored():
+    """pip's vendored packaging, from the wheelhouse's pip wheel (imported only when needed)."""
+    if "pip" not in FACTS:
+        fail("the pinned wheelhouse predates this template (it ships no pip wheel); run `wheelbase pin` "
+             "to move to a current release")
+    sys.path.insert(0, str(WHEELS / FACTS["pip"]["wheel"]))
+    from pip._vendor import packaging  # pylint: disable=import-outside-toplevel
+    return packaging
 
 
-def check_hashes():
-    locked = set(re.findall(r"--hash=sha256:([0-9a-f]{64})", (WHEELS / "requirements.txt").read_text()))
-    locked.add(FACTS["pip"]["sha256"])
-    for wheel in sorted([*WHEELS.glob("*.whl"), WHEELS / FACTS["pip"]["wheel"]]):
-        digest = sha256(wheel)
-        if digest not in locked:
-            fail(f"{wheel.name} in the wheelhouse does not match the hashes in its lock (sha256 {digest[:16]}...): "
-                 "the wheelhouse was altered after it was built; pin a digest published by `docker buildx bake release --push`")
+def here():
+    libc = "musl" if (sysconfig.get_config_var("MULTIARCH") or "").endswith("musl") else "glibc"
+    return "{}.{}".format(*sys.version_info[:2]), libc, platform.machine()
+
+
+def describe(series, libc, machine):
+    return f"Python {series}, {libc}, {machine}"
 
 
 def check_image():
-    check_hashes()
-    here_series = "{}.{}".format(*sys.version_info[:2])
-    here_libc = "musl" if (sysconfig.get_config_var("MULTIARCH") or "").endswith("musl") else "glibc"
-    here = f"Python {here_series}, {here_libc}, {platform.machine()}"
-    there = (f"Python {FACTS['python_series']}, {FACTS['libc']}, {FACTS['machine']} "
-             f"(built on {FACTS['python_image']}, flavor {FACTS['flavor']})")
-    if (here_series, here_libc, platform.machine()) != (FACTS["python_series"], FACTS["libc"], FACTS["machine"]):
-        fail(f"this image ({here}) does not match the wheelhouse ({there}); use the wheelhouse's runtime or a "
-             f"Python {FACTS['python_series']} {FACTS['libc']} image (for the lock: PYTHON_IMAGE={FACTS['python_image']}), "
+    wheelhouse = (FACTS["python_series"], FACTS["libc"], FACTS["machine"])
+    if here() != wheelhouse:
+        fail(f"this image ({describe(*here())}) does not match the wheelhouse ({describe(*wheelhouse)}, built on "
+             f"{FACTS['python_image']}, flavor {FACTS['flavor']}); use the wheelhouse's runtime or a Python "
+             f"{FACTS['python_series']} {FACTS['libc']} image (for the lock: PYTHON_IMAGE={FACTS['python_image']}), "
              "or run `wheelbase pin`")
-    supported = set(tags.sys_tags())
-    for wheel in sorted(WHEELS.glob("*.whl")):
-        if not supported & set(parse_wheel_filename(wheel.name)[3]):
-            fail(f"this image ({here}) cannot install {wheel.name} from the wheelhouse ({there})")
-    print(f"this image matches the wheelhouse: {here}")
+    print(f"this image matches the wheelhouse: {describe(*here())}")
 
 
-def requirements(text):
-    """The requirements in a requirements file, skipping comments, options and hash lines."""
-    for raw in text.splitlines():
+def check_wheels():
+    packaging = pip_vendored()
+    locked = set(re.findall(r"--hash=sha256:([0-9a-f]{64})", (WHEELS / "requirements.txt").read_text()))
+    locked.add(FACTS["pip"]["sha256"])
+    wheels = sorted(WHEELS.glob("*.whl"))
+    for wheel in [*wheels, WHEELS / FACTS["pip"]["wheel"]]:
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        if digest not in locked:
+            fail(f"{wheel.name} in the wheelhouse does not match the hashes in its lock (sha256 {digest[:16]}...): "
+                 "the wheelhouse was altered after it was built; pin a digest published by `docker buildx bake release --push`")
+    supported = set(packaging.tags.sys_tags())
+    for wheel in wheels:
+        if not supported & set(packaging.utils.parse_wheel_filename(wheel.name)[3]):
+            fail(f"this image ({describe(*here())}) cannot install {wheel.name} from the wheelhouse")
+
+
+def requirement_lines(path):
+    """The requirement lines of a requirements file, without comments, options and hash lines."""
+    for raw in Path(path).read_text().splitlines():
         line = raw.split(" #")[0].strip().rstrip("\\").strip()
         if line and not line.startswith(("#", "-")):
-            yield Requirement(line)
+            yield line
+
+
+def check_extras(path, extras):
+    listed = list(requirement_lines(path))
+    if listed and extras != "true":
+        names = ", ".join(re.split(r"[=<>!~ ;\[]", line, maxsplit=1)[0] for line in listed[:5])
+        fail(f"{Path(path).name} lists extras ({names}) but the Dockerfile has EXTRAS={extras}, which skips installing "
+             "them; set `ARG EXTRAS=true` in the Dockerfile (`wheelbase lock` keeps it right)")
 
 
 def check_conflicts(path):
-    shared = {canonicalize_name(r.name): next(iter(r.specifier)).version
-              for r in requirements((WHEELS / "constraints.txt").read_text())}
+    lines = list(requirement_lines(path))
+    if not lines:
+        print(f"{Path(path).name}: nothing listed")
+        return
+    requirements = pip_vendored().requirements
+    canonical = pip_vendored().utils.canonicalize_name
+    shared = {}
+    for line in requirement_lines(WHEELS / "constraints.txt"):
+        pinned = requirements.Requirement(line)
+        shared[canonical(pinned.name)] = next(iter(pinned.specifier)).version
     clashes = []
-    for wanted in requirements(Path(path).read_text()):
-        name = canonicalize_name(wanted.name)
+    for line in lines:
+        wanted = requirements.Requirement(line)
+        name = canonical(wanted.name)
         if name in shared and not wanted.specifier.contains(shared[name], prereleases=True):
             clashes.append(f"{name} (wheelhouse {shared[name]}, {Path(path).name} {wanted.specifier})")
     if clashes:
@@ -96,12 +122,19 @@ def check_conflicts(path):
 
 
 def main(args):
-    if not args:
-        fail("usage: guard.py [--image] [REQUIREMENTS...]")
-    if args[0] == "--image":
+    options = [a for a in args if a.startswith("--")]
+    files = [a for a in args if not a.startswith("--")]
+    known = {"--image", "--wheels"}
+    extras = [o.split("=", 1)[1] for o in options if o.startswith("--extras=")]
+    if not args or any(o not in known and not o.startswith("--extras=") for o in options):
+        fail("usage: guard.py [--image] [--wheels] [--extras=true|false] [REQUIREMENTS...]")
+    if "--image" in options:
         check_image()
-        args = args[1:]
-    for path in args:
+    if "--wheels" in options:
+        check_wheels()
+    if extras and files:
+        check_extras(files[0], extras[0])
+    for path in files:
         check_conflicts(path)
 
 
