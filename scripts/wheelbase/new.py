@@ -27,6 +27,7 @@ from .layout import REPO, TEMPLATE_DIRECTORY, default_base
 from .names import check_service_name
 from .release import BASE_IMAGE, PYTHON_IMAGE, RUNTIME_IMAGE, Inspect, resolve_release
 
+CHOICES = {"deploy_on"}  # the template's choice variables: a value from a fixed list, not a string to pass through
 _SCP_LIKE = re.compile(r"(?P<user>[A-Za-z0-9_.-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*)")
 
 
@@ -116,8 +117,9 @@ def new(name: str, output_dir: Path, base: str | None, template: str | None = No
     try:
         try:
             created = Path(cruft.create(source, output_dir=scratch, no_input=True, directory=TEMPLATE_DIRECTORY,
-                                        extra_context={key: _literal(value) for key, value in context.items()}))
-        except (CookiecutterException, OSError, RuntimeError) as exc:
+                                        extra_context={key: value if key in CHOICES else _literal(value)
+                                                       for key, value in context.items()}))
+        except (CookiecutterException, OSError, RuntimeError, ValueError) as exc:
             raise WheelbaseError(f"the template could not be rendered from {_redacted(recorded)}: {exc}") from exc
         _record_source(created / ".cruft.json", recorded)
         with signals_held():
