@@ -42,9 +42,13 @@ def pip_vendored():
     if "pip" not in FACTS:
         fail("the pinned wheelhouse predates this template (it ships no pip wheel); run `wheelbase pin` "
              "to move to a current release")
-    sys.path.insert(0, str(WHEELS / FACTS["pip"]["wheel"]))
-    from pip._vendor import packaging  # pylint: disable=import-outside-toplevel
-    return packaging
+    if str(WHEELS / FACTS["pip"]["wheel"]) not in sys.path:
+        sys.path.insert(0, str(WHEELS / FACTS["pip"]["wheel"]))
+    # pylint: disable=import-outside-toplevel
+    import pip._vendor.packaging.requirements
+    import pip._vendor.packaging.tags
+    import pip._vendor.packaging.utils
+    return pip._vendor.packaging
 
 
 def here():
