@@ -10,12 +10,16 @@ export PYTHON_VERSION ?= 3.13
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 export REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: setup setup-tests wheelhouse test bench lock-tools
+.PHONY: setup setup-unit setup-tests wheelhouse unit test bench lock-tools
 .DEFAULT_GOAL := wheelhouse
 
 # What the main job needs: engine, registry, the trixie stand-in, the wheelbase CLI.
 setup:
 	bash .ci/provision
+
+# What the tests without an engine need: the package with its dev tools, and actionlint.
+setup-unit:
+	bash .ci/provision unit
 
 # Also what only the tests and the benchmark need (arm64, bookworm and musl stand-ins, linters).
 setup-tests:
@@ -25,6 +29,10 @@ setup-tests:
 wheelhouse: setup
 	docker buildx bake release --push
 	.venv/bin/wheelbase resolve
+
+# Lint and the tests that need no engine: what the repository's `unit` CI job runs.
+unit: setup-unit
+	.venv/bin/pytest -m "not e2e"
 
 # Everything: lint, unit tests and the end-to-end tests on the real engine and registry.
 test: setup-tests

