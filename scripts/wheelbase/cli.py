@@ -58,7 +58,7 @@ def _lock(args: argparse.Namespace) -> int:
     from .lock import lock
 
     for path in lock(Path(args.path)):
-        print(f"locked {path}")
+        print(f"wrote {path}")
     return 0
 
 

@@ -164,8 +164,12 @@ CASES = [
     Case("lock-read-only", "read-only lock file", wb("lock", "."), 8, prepare=chmod("requirements.txt", 0o444)),
     Case("build-conflict", "requirements.txt pinning a shared package to another version", bake("image"), None,
          prepare=edit("requirements.txt", lambda text: text + "anyio==3.7.1 \\\n    --hash=sha256:" + "0" * 64 + "\n")),
-    Case("build-runtime-mismatch", "Python image that does not match the wheelhouse", bake("image"), None,
+    Case("build-runtime-mismatch", "runtime image that does not match the wheelhouse", bake("image"), None,
+         env=(("RUNTIME_IMAGE", OTHER_PYTHON_IMAGE),)),
+    Case("lock-python-mismatch", "Python image for the lock that does not match the wheelhouse", bake("lock"), None,
          env=(("PYTHON_IMAGE", OTHER_PYTHON_IMAGE),)),
+    Case("build-extras-switch-off", "requirements.txt listing an extra while the Dockerfile says EXTRAS=false", bake("image"), None,
+         prepare=edit("requirements.txt", lambda text: text + "python-multipart==0.0.20 \\\n    --hash=sha256:" + "0" * 64 + "\n")),
     Case("bake-flavor", "unknown FLAVOR", base_bake("base"), None, env=(("FLAVOR", "ubuntu"),)),
     Case("bake-python-version", "unsupported PYTHON_VERSION", base_bake("base"), None, env=(("PYTHON_VERSION", "2.7"),)),
 ]

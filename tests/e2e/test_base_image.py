@@ -39,14 +39,17 @@ def test_image_holds_only_wheels_and_their_metadata(wheelhouse: Published, pulle
     layers = image_files(wheelhouse.pinned, tmp_path)
     shipped = {name for names in layers.values() for name in names if name.strip("/") != "wheels"}
     assert all(name.startswith("wheels/") for name in shipped), sorted(shipped)
-    names = {name.removeprefix("wheels/") for name in shipped}
+    names = {name.removeprefix("wheels/").strip("/") for name in shipped}
     assert names >= METADATA
-    wheels = {n for n in names if n.endswith(".whl")}
-    assert names == METADATA | wheels
+    wheels = {n for n in names if n.endswith(".whl") and "/" not in n}
+    pip = {n for n in names if n.startswith("pip")}
+    assert names == METADATA | wheels | pip
+    assert {n for n in pip if n != "pip"} == {f"pip/{p.name}" for p in (pulled / "wheels" / "pip").glob("pip-*-py3-none-any.whl")}
+    assert len(pip) == 2  # the folder and pip's one wheel, for services to install extras with
     wheel_names = {re.sub(r"[-_.]+", "-", w.split("-")[0]).lower() for w in wheels}
     assert wheel_names >= SHARED
     assert wheel_names == locked_names()
-    assert {p.name for p in (pulled / "wheels").iterdir()} == names
+    assert {p.name for p in (pulled / "wheels").iterdir()} == {n for n in names if "/" not in n}
 
 
 def test_requirements_hash_the_files_that_are_there(pulled: Path) -> None:
@@ -75,7 +78,11 @@ def test_metadata_describes_the_build(pulled: Path, wheelhouse: Published) -> No
     assert labels["dev.wheelbase.python.version"] == "3.13"
     assert labels["dev.wheelbase.python.image"] == PYTHON_IMAGE
     assert labels["org.opencontainers.image.source"].startswith("https://")
-    assert "org.opencontainers.image.created" in labels and "org.opencontainers.image.version" in labels
+    # Inputs only (commit, its time, the Python image): no release name, which would change weekly.
+    assert "org.opencontainers.image.created" in labels and "org.opencontainers.image.version" not in labels
+    pip_wheel = pulled / "wheels" / facts["pip"]["wheel"]
+    assert hashlib.sha256(pip_wheel.read_bytes()).hexdigest() == facts["pip"]["sha256"]
+    assert facts["distribution"] == "debian" and facts["schema"] == 2
 
 
 def test_installs_offline_with_hashes_and_serves_through_uvloop_and_httptools(pulled: Path) -> None:
@@ -108,7 +115,8 @@ def test_no_binary_compiles_with_the_toolchain_and_hashes_the_new_file(registry:
     env = bake_env(f"{registry}/wheelbase-e2e/compiled", NO_BINARY="httptools")
     done = run("docker", "buildx", "bake", "base", "--progress", "plain", "--no-cache",  # a cached step prints nothing
                "--set", f"base.output=type=local,dest={tmp_path}", cwd=REPO, env=env)
-    assert "installing the debian toolchain" in done.stderr
+    assert "apt-get install -y -qq --no-install-recommends gcc libc6-dev make" in done.stderr
+    assert re.search(r"pip --disable-pip-version-check --no-input wheel --no-deps --require-hashes --no-binary httptools", done.stderr)
     wheel = next((tmp_path / "wheels").glob("httptools-*.whl"))
     assert "manylinux" not in wheel.name  # built here, not PyPI's manylinux wheel
     built = hashlib.sha256(wheel.read_bytes()).hexdigest()

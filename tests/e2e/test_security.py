@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import tarfile
 import uuid
 from pathlib import Path
 
 import pytest
 
-from support import PYTHON_IMAGE, REPO, RUN_ID, Published, bake_env, copy_from_image, run, wheelbase
+from support import PYTHON_IMAGE, REPO, RUN_ID, WHEELBASE, Published, bake_env, copy_from_image, run, wheelbase
 
 pytestmark = pytest.mark.e2e
 
@@ -91,7 +92,7 @@ def test_build_secrets_appear_in_no_image_history_or_config(registry: str, secre
     wheelbase("new", "Secret Keeper", "--output-dir", str(tmp_path), "--base", f"{image}:py3.13-debian")
     service = tmp_path / "secret-keeper"
     (service / "requirements.in").write_text("python-multipart\n")
-    run("docker", "buildx", "bake", "lock", cwd=service, env=env)
+    run(WHEELBASE, "lock", str(service), env=env)  # the lock, and the Dockerfile's EXTRAS switch
     run("docker", "buildx", "bake", "test", "image", "--no-cache", cwd=service,
         env={**env, "IMAGE": f"secret-keeper-{RUN_ID}", "PYTHON_IMAGE": ""})
 
@@ -102,7 +103,8 @@ def test_build_secrets_appear_in_no_image_history_or_config(registry: str, secre
 
 
 def test_a_tampered_wheel_in_a_wheelhouse_fails_the_consumer_build(wheelhouse: Published, registry: str, tmp_path: Path) -> None:
-    """A wheelhouse image whose fastapi wheel changed after its lock was written: the service build refuses it."""
+    """A wheelhouse image whose fastapi wheel changed after its lock was written: every service step
+    that installs from the wheelhouse refuses it (here the test image's; extras and the lock alike)."""
     wheels = copy_from_image(wheelhouse.pinned, "/wheels", tmp_path)
     victim = next(wheels.glob("fastapi-*.whl"))
     victim.write_bytes(victim.read_bytes() + b"\0")
@@ -115,10 +117,19 @@ def test_a_tampered_wheel_in_a_wheelhouse_fails_the_consumer_build(wheelhouse: P
     wheelbase("new", "Victim", "--output-dir", str(tmp_path), "--base", wheelhouse.ref)
     service = tmp_path / "victim"
     digest = json.loads(run("docker", "buildx", "imagetools", "inspect", tampered, "--format", "{{json .Manifest}}").stdout)["digest"]
-    done = run("docker", "buildx", "bake", "image", "--no-cache", "--progress", "plain", cwd=service,
+    done = run("docker", "buildx", "bake", "test", "--no-cache", "--progress", "plain", cwd=service,
                env={"BASE_IMAGE": f"{tampered}@{digest}"}, check=False)
     assert done.returncode != 0
     assert f"error: {victim.name} in the wheelhouse does not match the hashes in its lock" in done.stderr
+
+
+def runtime_install_command() -> str:
+    """The runtime stage's venv and install, as base-image/Dockerfile writes them (up to its trim)."""
+    dockerfile = (REPO / "base-image" / "Dockerfile").read_text()
+    stage = dockerfile.split("AS runtime-root", 1)[1].split("\nFROM ", 1)[0]
+    run_line = re.sub(r"\\\n\s*", " ", stage.split("RUN ", 1)[1])
+    command = re.sub(r"--(network|mount)=\S+\s+", "", run_line)
+    return command.split(" && pip=", 1)[0]
 
 
 def test_a_tampered_wheel_fails_the_runtime_build_that_installs_it(wheelhouse: Published, tmp_path: Path) -> None:
@@ -126,18 +137,20 @@ def test_a_tampered_wheel_fails_the_runtime_build_that_installs_it(wheelhouse: P
     wheels = copy_from_image(wheelhouse.pinned, "/wheels", tmp_path)
     victim = next(wheels.glob("uvicorn-*.whl"))
     victim.write_bytes(victim.read_bytes() + b"\0")
-    done = run("docker", "run", "--rm", "--network", "none", "-v", f"{wheels}:/wheels:ro",
-               "-v", f"{REPO / 'base-image'}:/src:ro", PYTHON_IMAGE, "python", "/src/wheelhouse.py", "runtime",
-               "--wheels", "/wheels", "--venv", "/opt/venv", "--flavor", "debian", "--toolchains", "/src/toolchain", check=False)
+    command = runtime_install_command()
+    assert "--require-hashes" in command and "/opt/venv" in command
+    done = run("docker", "run", "--rm", "--network", "none", "-v", f"{wheels}:/wheels:ro", PYTHON_IMAGE,
+               "sh", "-c", command, check=False)
     assert done.returncode != 0
     assert "THESE PACKAGES DO NOT MATCH THE HASHES" in done.stdout + done.stderr
 
 
 def test_two_no_cache_builds_of_one_commit_push_the_same_digest(registry: str) -> None:
+    """Two weekly publishes of one commit (other release names, no cache) push the digest services pin."""
     digests = []
-    for attempt in (1, 2):
+    for attempt, release in ((1, "2026.11.23.41"), (2, "2026.11.30.42")):
         image = f"{registry}/wheelbase-e2e-{RUN_ID}/reproducible-{attempt}"
-        env = bake_env(image, SOURCE_DATE_EPOCH="1764115200", REVISION="0" * 40)
+        env = bake_env(image, SOURCE_DATE_EPOCH="1764115200", REVISION="0" * 40, TAG=release)
         run("docker", "buildx", "bake", "base", "--push", "--no-cache", cwd=REPO, env=env)
         manifest = run("docker", "buildx", "imagetools", "inspect", f"{image}:py3.13-debian", "--format", "{{json .Manifest}}")
         digests.append(json.loads(manifest.stdout)["digest"])
