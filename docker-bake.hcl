@@ -43,6 +43,12 @@ variable "PLATFORMS" {
   default = ""
 }
 
+# `UPGRADE=true docker buildx bake lock` re-resolves every pin; otherwise the lock keeps its pins
+# and changes only what requirements.in asks for.
+variable "UPGRADE" {
+  default = "false"
+}
+
 # Packages to compile from source even where a wheel exists (pip's --no-binary).
 variable "NO_BINARY" {
   default = ""
@@ -194,6 +200,7 @@ target "base-test" {
 target "lock" {
   inherits  = ["_common"]
   target    = "lock"
+  args      = { UPGRADE = UPGRADE }
   platforms = []
   output    = ["type=local,dest=base-image"]
 }

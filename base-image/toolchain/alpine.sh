@@ -8,7 +8,7 @@
 #   trim                apk out of an image; its database stays, for vulnerability scanners
 # apk keeps its index and packages in /etc/apk/cache, a BuildKit cache mount in the Dockerfile.
 set -eu
-run() { if [ -n "${TOOLCHAIN_DRY_RUN:-}" ]; then echo "$*" >&2; else "$@"; fi; }
+run() { if [ -n "${TOOLCHAIN_DRY_RUN:-}" ]; then echo "$*" >&2; else echo "+ $*" >&2; "$@"; fi; }
 here=$(uname -m)
 case "${1:-}" in
     strip)

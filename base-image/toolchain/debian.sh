@@ -8,7 +8,7 @@
 #   trim                apt and dpkg out of an image; the dpkg database stays, for vulnerability scanners
 set -eu
 export DEBIAN_FRONTEND=noninteractive
-run() { if [ -n "${TOOLCHAIN_DRY_RUN:-}" ]; then echo "$*" >&2; else "$@" >&2; fi; }
+run() { if [ -n "${TOOLCHAIN_DRY_RUN:-}" ]; then echo "$*" >&2; else echo "+ $*" >&2; "$@" >&2; fi; }
 install() {
     run apt-get update -qq -o Acquire::Languages=none
     run apt-get install -y -qq --no-install-recommends "$@"

@@ -29,6 +29,12 @@ variable "PYTHON_IMAGE" {
   default = ""
 }
 
+# `UPGRADE=true docker buildx bake lock` re-resolves every pin; otherwise a lock keeps its pins
+# and changes only what requirements*.in asks for.
+variable "UPGRADE" {
+  default = "false"
+}
+
 # pip's own variables, read from the environment; they reach pip as optional build secrets.
 variable "PIP_CERT" {
   default = ""
@@ -72,5 +78,6 @@ target "image" {
 target "lock" {
   inherits = ["_common"]
   target   = "lock"
+  args     = { UPGRADE = UPGRADE }
   output   = ["type=local,dest=."]
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -57,8 +58,11 @@ def _resolve(args: argparse.Namespace) -> int:
 def _lock(args: argparse.Namespace) -> int:
     from .lock import lock
 
-    for path in lock(Path(args.path)):
+    started = time.monotonic()
+    written = lock(Path(args.path), upgrade=args.upgrade, progress=lambda line: print(line, flush=True))
+    for path in written:
         print(f"wrote {path}")
+    print(f"lock: done in {time.monotonic() - started:.1f} s")
     return 0
 
 
@@ -104,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
 
     lock = commands.add_parser("lock", help="recompile requirements with pip-tools on the image they serve")
     lock.add_argument("path", nargs="?", default=".", help="the repository root (base) or a service folder")
+    lock.add_argument("--upgrade", action="store_true", help="re-resolve every pin (default: keep pins, change what the .in asks)")
     lock.set_defaults(run=_lock)
 
     audit = commands.add_parser("audit", help="pip-audit a lock; a package that could not be audited fails")

@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,12 +59,17 @@ def registry_timeout() -> float:
 
 
 def run(args: Sequence[str], *, timeout: float | None = None, cwd: Path | None = None,
-        env: Mapping[str, str] | None = None, capture: bool = True) -> subprocess.CompletedProcess[str]:
-    """Runs `docker ARGS...`; raises EngineError on a timeout or a non-zero exit, with docker's last line."""
+        env: Mapping[str, str] | None = None, capture: bool = True,
+        on_line: Callable[[str], None] | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs `docker ARGS...`; raises EngineError on a timeout or a non-zero exit, with docker's last line.
+    With on_line, each line docker writes to stderr is handed over as it comes (progress)."""
     command = [docker(), *args]
     try:
-        done = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, text=True, timeout=timeout,
-                              stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
+        if on_line is None:
+            done = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, text=True, timeout=timeout,
+                                  stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
+        else:
+            done = _streamed(command, cwd, {**os.environ, **(env or {})}, timeout, on_line)
     except subprocess.TimeoutExpired as exc:
         raise EngineError(f"`docker {' '.join(args[:3])}` did not finish in {timeout:.0f} s", timed_out=True) from exc
     if done.returncode:
@@ -74,12 +79,25 @@ def run(args: Sequence[str], *, timeout: float | None = None, cwd: Path | None =
     return done
 
 
+def _streamed(command: list[str], cwd: Path | None, env: dict[str, str], timeout: float | None,
+              on_line: Callable[[str], None]) -> subprocess.CompletedProcess[str]:
+    process = subprocess.Popen(command, cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines: list[str] = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        lines.append(line)
+        on_line(line.rstrip("\n"))
+    stdout = process.stdout.read() if process.stdout else ""
+    return subprocess.CompletedProcess(command, process.wait(timeout=timeout), stdout, "".join(lines))
+
+
 def bake(targets: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None,
-         overrides: Sequence[str] = (), extra: Sequence[str] = (), capture: bool = True) -> subprocess.CompletedProcess[str]:
+         overrides: Sequence[str] = (), extra: Sequence[str] = (), capture: bool = True,
+         on_line: Callable[[str], None] | None = None) -> subprocess.CompletedProcess[str]:
     args = ["buildx", "bake"]
     for override in overrides:
         args += ["--set", override]
-    return run([*args, *extra, *targets], cwd=cwd, env=env, capture=capture)
+    return run([*args, *extra, *targets], cwd=cwd, env=env, capture=capture, on_line=on_line)
 
 
 def bake_definition(targets: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from . import dockerfile, engine
@@ -48,8 +49,12 @@ def _extras_switch(folder: Path, new_requirements: list[str]) -> list[Edit]:
     return [Edit(dockerfile_path, original, old[:arg.start] + wanted + old[arg.end:])]
 
 
-def lock(path: Path) -> list[Path]:
-    """Runs `docker buildx bake lock` in the repository root (the base) or a service folder."""
+_PROGRESS = re.compile(r"^#\d+ [\d.]+ (lock: .+)$")
+
+
+def lock(path: Path, *, upgrade: bool = False, progress: Callable[[str], None] = lambda line: None) -> list[Path]:
+    """Runs `docker buildx bake lock` in the repository root (the base) or a service folder; the
+    lock stage's `lock:` lines (file, pins, seconds) are handed to progress as they come."""
     folder = path.resolve()
     if not (folder / "docker-bake.hcl").is_file():
         raise UsageError(f"{path} has no docker-bake.hcl; pass the repository root or a service folder")
@@ -61,8 +66,15 @@ def lock(path: Path) -> list[Path]:
             ensure_writable(existing)
     before = {p: read_bytes(p) if p.exists() else b"" for p in locks}
     with tempfile.TemporaryDirectory(prefix="wheelbase-lock-") as scratch:
+        overrides = [f"lock.output=type=local,dest={scratch}", *(["lock.args.UPGRADE=true"] if upgrade else [])]
+
+        def relay(line: str) -> None:
+            found = _PROGRESS.match(line)
+            if found:
+                progress(found.group(1))
+
         try:
-            engine.bake(["lock"], cwd=folder, extra=["--progress", "plain"], overrides=[f"lock.output=type=local,dest={scratch}"])
+            engine.bake(["lock"], cwd=folder, extra=["--progress", "plain"], overrides=overrides, on_line=relay)
         except EngineError as exc:
             for reason in _REASONS:
                 found = reason.search(exc.output)

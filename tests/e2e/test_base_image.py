@@ -115,7 +115,7 @@ def test_no_binary_compiles_with_the_toolchain_and_hashes_the_new_file(registry:
     env = bake_env(f"{registry}/wheelbase-e2e/compiled", NO_BINARY="httptools")
     done = run("docker", "buildx", "bake", "base", "--progress", "plain", "--no-cache",  # a cached step prints nothing
                "--set", f"base.output=type=local,dest={tmp_path}", cwd=REPO, env=env)
-    assert "apt-get install -y -qq --no-install-recommends gcc libc6-dev make" in done.stderr
+    assert "+ apt-get install -y -qq --no-install-recommends gcc libc6-dev make" in done.stderr
     assert re.search(r"pip --disable-pip-version-check --no-input wheel --no-deps --require-hashes --no-binary httptools", done.stderr)
     wheel = next((tmp_path / "wheels").glob("httptools-*.whl"))
     assert "manylinux" not in wheel.name  # built here, not PyPI's manylinux wheel
