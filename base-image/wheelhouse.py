@@ -190,14 +190,17 @@ def sha256(path: Path) -> str:
 
 
 def platform_facts() -> dict[str, object]:
-    first = next(iter(tags.sys_tags()))
+    """What this interpreter installs. The order of sys_tags() is not a promise (packaging 26 puts
+    the bare linux_<machine> tag first), so the libc is read from the tags' policies."""
+    supported = list(tags.sys_tags())
+    policy = next((t for t in supported if t.platform.startswith(("musllinux", "manylinux"))), supported[0])
     return {
         "python_version": platform.python_version(),
         "python_series": "{}.{}".format(*sys.version_info[:2]),
         "implementation": sys.implementation.name,
-        "abi": first.abi,
-        "platform_tag": first.platform,
-        "libc": "musl" if first.platform.startswith("musllinux") else "glibc",
+        "abi": policy.abi,
+        "platform_tag": policy.platform,
+        "libc": "musl" if any(t.platform.startswith("musllinux") for t in supported) else "glibc",
         "machine": platform.machine(),
     }
 

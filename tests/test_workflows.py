@@ -139,7 +139,9 @@ def bake_action_argv(step: dict[str, Any], definition: dict[str, Any], private: 
         args += ["--set", line]
     if not inputs.get("load"):
         for name, target in definition["target"].items():
-            if not any(a.get("type") == "provenance" for a in target.get("attest") or []):
+            # actions-toolkit reads each attest entry into its key=value fields
+            attests = [dict(field.split("=", 1) for field in entry.split(",")) for entry in target.get("attest") or []]
+            if not any(a.get("type") == "provenance" for a in attests):
                 mode = "mode=min,inline-only=true" if private else "mode=max"
                 args += ["--set", f"{name}.attest=type=provenance,{mode},builder-id=https://github.com/o/r/actions/runs/1"]
     if inputs.get("load"):
@@ -342,7 +344,7 @@ def test_a_service_ci_installs_wheelbase_from_its_recorded_template(tmp_path: Pa
     (project / ".cruft.json").write_text(json.dumps({"template": f"file://{template}", "commit": git(template, "rev-parse", "HEAD"),
                                                      "directory": "consumer-template"}))
     venv = tmp_path / "venv"
-    subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
+    subprocess.run(["python3", "-m", "venv", "--upgrade-deps", str(venv)], check=True)  # a current pip, as setup-python has
     rendered = render(tmp_path / "rendered")
     step = step_named(service_ci(rendered)["jobs"]["current"], "Install wheelbase")["run"]
     done = run_step(step, project, env={"PATH": f"{venv / 'bin'}:{os.environ['PATH']}"})

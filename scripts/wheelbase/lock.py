@@ -52,7 +52,8 @@ def _extras_switch(folder: Path, new_requirements: list[str]) -> list[Edit]:
 _PROGRESS = re.compile(r"^#\d+ [\d.]+ (lock: .+)$")
 
 
-def lock(path: Path, *, upgrade: bool = False, progress: Callable[[str], None] = lambda line: None) -> list[Path]:
+def lock(path: Path, *, upgrade: bool = False, no_cache: bool = False,
+         progress: Callable[[str], None] = lambda line: None) -> list[Path]:
     """Runs `docker buildx bake lock` in the repository root (the base) or a service folder; the
     lock stage's `lock:` lines (file, pins, seconds) are handed to progress as they come."""
     folder = path.resolve()
@@ -74,7 +75,8 @@ def lock(path: Path, *, upgrade: bool = False, progress: Callable[[str], None] =
                 progress(found.group(1))
 
         try:
-            engine.bake(["lock"], cwd=folder, extra=["--progress", "plain"], overrides=overrides, on_line=relay)
+            engine.bake(["lock"], cwd=folder, extra=["--progress", "plain", *(["--no-cache"] if no_cache else [])],
+                        overrides=overrides, on_line=relay)
         except EngineError as exc:
             for reason in _REASONS:
                 found = reason.search(exc.output)

@@ -1,62 +1,85 @@
-"""Runs every measurement, prints each figure as it lands, and writes the table and the chart."""
+"""Runs every measurement, prints each figure as it lands, and writes the table and the chart.
+
+Two stacks are measured: the standard one (the debian flavor on the trixie stand-in, Python 3.13)
+and the musl stand-in (flavor debian-musl), whose rows carry an `m` (figures 1, 3, 6 and 7)."""
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from ..image_ref import ImageRef
-from ..layout import REPO, default_base
+from ..layout import REPO
 from . import docker as engine
-from . import measure, report
+from . import loops, report, service, wheelhouse
 from .figures import Figure
+from .measure import Stack, publish
+
+STANDARD = {"FLAVOR": "debian", "PYTHON_VERSION": "3.13", "PYTHON_IMAGE": "localhost/python:3.13-slim-trixie"}
+MUSL = {"FLAVOR": "debian-musl", "PYTHON_VERSION": "3.13", "PYTHON_IMAGE": "localhost/python:3.13-musl"}
+REGISTRY = os.environ.get("WHEELBASE_BENCH_REGISTRY", "localhost:5000")
 
 
-def _machine(bench: measure.Bench, quick: bool) -> dict[str, str]:
+def _machine(runs: int, quick: bool) -> dict[str, str]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     return {
-        "runs": f"{bench.runs} ({'--quick' if quick else 'full'})",
+        "runs": f"{runs} ({'--quick' if quick else 'full'})",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpu": f"{os.cpu_count()} x {cpu}",
         "kernel": platform.release(),
         **{f"docker {k}": v for k, v in engine.versions().items()},
-        "python image": bench.python_image,
-        "flavor": bench.env.get("FLAVOR", "alpine"),
+        "standard rows": f"flavor debian on {STANDARD['PYTHON_IMAGE']} (a stand-in built from Debian's packages: CPython 3.13.5)",
+        "musl rows (m)": f"flavor debian-musl on {MUSL['PYTHON_IMAGE']} (a stand-in: CPython 3.13.5 built against musl from "
+                         "Debian's sources; the official images carry 3.13.15)",
     }
 
 
+def _order(figure: Figure) -> tuple[int, str]:
+    return int(re.match(r"\d+", figure.number)[0]), figure.number  # type: ignore[index]
+
+
 def run(*, quick: bool, out_dir: Path) -> int:
-    env = {k: v for k, v in os.environ.items() if k in ("FLAVOR", "PYTHON_IMAGE", "PYTHON_VERSION", "IMAGE", "SOURCE_DATE_EPOCH")}
-    base = default_base()
-    flavor, version = env.get("FLAVOR", "alpine"), env.get("PYTHON_VERSION", "3.13")
-    repository = env.get("IMAGE", base.repository)
-    python_image = env.get("PYTHON_IMAGE") or engine.bake_definition(["base"], cwd=REPO)["target"]["base"]["args"]["PYTHON_IMAGE"]
+    runs = 1 if quick else 5
+    figures: list[Figure] = []
+
+    def record(new: list[Figure]) -> None:
+        for figure in new:
+            print(figure.line(), flush=True)
+        figures.extend(new)
+
     with tempfile.TemporaryDirectory(prefix="wheelbase-bench-") as scratch:
-        bench = measure.Bench(workdir=Path(scratch), runs=1 if quick else 5, python_image=python_image,
-                              wheelhouse_tag=str(ImageRef(repository, f"py{version}-{flavor}")), env=env)
-        figures: list[Figure] = []
-
-        def record(new: list[Figure]) -> None:
-            for figure in new:
-                print(figure.line(), flush=True)
-            figures.extend(new)
-
-        print(f"bench: {'quick: one run each' if quick else f'{bench.runs} runs each'}; python image {python_image}", flush=True)
-        record(measure.wheelhouse_cold_build(bench))
-        measure.make_service(bench)
-        record(measure.service_build(bench))
-        record(measure.rebuild_after_edit(bench))
-        record(measure.sizes(bench))
-        record(measure.startup(bench))
-        record(measure.throughput(bench, seconds=3 if quick else 10))
-        record(measure.multiplatform(bench))
-        machine = _machine(bench, quick)
+        workdir = Path(scratch)
+        standard = Stack("", "stand-in", {**STANDARD, "IMAGE": f"{REGISTRY}/wheelbase-bench/wheelhouse"}, workdir, runs)
+        musl = Stack("m", "musl stand-in", {**MUSL, "IMAGE": f"{REGISTRY}/wheelbase-bench/wheelhouse-musl"}, workdir, runs)
+        print(f"bench: {'quick: one run each' if quick else f'{runs} runs each'}", flush=True)
+        steps: list[Callable[[], list[Figure]]] = []
+        publish(standard)
+        own = service.make_own_image_service(standard, f"{REGISTRY}/wheelbase-bench/org-python:3.13")
+        steps += [
+            lambda: service.service_builds(standard, with_uv=True, own_image=own),
+            lambda: service.rebuild_after_edit(standard),
+            lambda: service.sizes(standard, own),
+            lambda: service.startup(standard),
+            lambda: service.throughput(standard, seconds=3 if quick else 10),
+            lambda: loops.edit_to_served(standard),
+            lambda: loops.locks(standard),
+            lambda: wheelhouse.cold_build(standard),
+            lambda: wheelhouse.publish_jobs(standard),
+        ]
+        for step in steps:
+            record(step())
+        publish(musl)
+        for step in [lambda: service.service_builds(musl, with_uv=False, own_image=None), lambda: service.sizes(musl, None),
+                     lambda: service.startup(musl), lambda: service.throughput(musl, seconds=3 if quick else 10)]:
+            record(step())
+        machine = _machine(runs, quick)
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures.sort(key=lambda f: (int("".join(c for c in f.number if c.isdigit())), f.number))
+    figures.sort(key=_order)
     (out_dir / "benchmarks.md").write_text(report.markdown(figures, machine))
     report.chart(figures, out_dir / "benchmarks.png")
     if out_dir.resolve() == (REPO / "docs").resolve():

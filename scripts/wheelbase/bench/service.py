@@ -1,0 +1,168 @@
+"""Figures of a service on a stack: its build against the plain way, the floor and uv's pattern,
+the own-image choice, a rebuild, the bytes it adds, its start and its throughput."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+
+from . import docker as engine
+from .figures import Figure
+from .measure import RESOURCES, UV_VERSION, Stack, container_name, first_ok, free_port, timed
+
+INF = float("inf")
+
+
+def build_service(stack: Stack, tag: str, **build_args: str) -> float:
+    return timed(lambda: engine.build(stack.service, tag=tag, target="deploy", no_cache=True, secrets=stack.secrets,
+                                      build_args=build_args))
+
+
+def build_resource(stack: Stack, context: str, tag: str, **build_args: str) -> float:
+    """A comparison image (resources/<context>.Dockerfile) built from the service's app and lock."""
+    dockerfile = RESOURCES / f"{context}.Dockerfile"
+    return timed(lambda: engine.build(stack.plain, tag=tag, dockerfile=dockerfile, no_cache=True, secrets=stack.secrets,
+                                      build_args=build_args))
+
+
+def service_builds(stack: Stack, *, with_uv: bool, own_image: str | None) -> list[Figure]:
+    """Each way of building the same service, alternated run by run so drift touches all alike."""
+    ours, plain, floor, uv, own = [], [], [], [], []
+    for _ in range(stack.runs):
+        plain.append(build_resource(stack, "plain", stack.tag("plain"), PYTHON_IMAGE=stack.python_image))
+        ours.append(build_service(stack, stack.tag("service")))
+        floor.append(build_resource(stack, "floor", stack.tag("floor"), RUNTIME_IMAGE=stack.runtime))
+        if with_uv:
+            uv.append(build_resource(stack, "uv", stack.tag("uv"), PYTHON_IMAGE=stack.python_image, UV_VERSION=UV_VERSION))
+        if own_image is not None:
+            own.append(timed(lambda: engine.build(stack.service.parent / "own-image", tag=stack.tag("own-image"),
+                                                  target="deploy", no_cache=True, secrets=stack.secrets)))
+    s = stack.suffix
+    figures = [
+        Figure(f"1{s}", "service image build, no build cache", "s", ours, plain, "plain pip install -r", "<= 0.25x plain",
+               "ratio<=", 0.25, stack.label),
+        Figure(f"1{s}-floor", "service image build vs the floor (same runtime, COPY app/, USER)", "s", ours, floor,
+               "the floor", "<= 1.5x the floor", "ratio<=", 1.5, stack.label),
+    ]
+    if uv:
+        figures.append(Figure(f"1{s}-uv", "service image build vs uv's multistage pattern", "s", ours, uv,
+                              f"uv {UV_VERSION} multistage, same lock", "<= 0.2x uv", "ratio<=", 0.2, stack.label))
+    if own:
+        figures.append(Figure(f"1{s}-own", "service on its own Python image (stack installed from /wheels)", "s", own, plain,
+                              "plain pip install -r", "(context)", "ratio<=", INF, stack.label))
+    return figures
+
+
+def make_own_image_service(stack: Stack, registry_image: str) -> str:
+    """An organisation's own Python image (the stand-in plus a layer of its own), pushed, and a
+    service made on it with `wheelbase new --own-image`; returns the image's pinned reference."""
+    from ..layout import REPO
+    from ..new import new
+
+    context = stack.workdir / "org-image"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {stack.python_image}\nLABEL org.example.hardened=true\n")
+    engine.run(["buildx", "build", "--quiet", "--provenance=false", "--tag", registry_image, "--push", str(context)])
+    created = new("Own Image", stack.service.parent, stack.base, template=f"file://{REPO}", own_image=registry_image)
+    engine.run(["pull", "--quiet", registry_image])
+    pinned = next(line.split("=", 1)[1] for line in (created / "Dockerfile").read_text().splitlines()
+                  if line.startswith("ARG PYTHON_IMAGE="))
+    return pinned.split("@")[0]
+
+
+def rebuild_after_edit(stack: Stack) -> list[Figure]:
+    main = stack.service / "app" / "main.py"
+    engine.build(stack.service, tag=stack.tag("service"), target="deploy")
+    times = []
+    for run in range(max(stack.runs, 3)):
+        main.write_text(main.read_text() + f"# edit {run}\n")
+        times.append(timed(lambda: engine.build(stack.service, tag=stack.tag("service"), target="deploy")))
+    return [Figure(f"2{stack.suffix}", "rebuild after a one-line change in app/", "s", times, None, "", "<= 1.0 s median",
+                   "value<=", 1.0, stack.label)]
+
+
+def sizes(stack: Stack, own_image: str | None) -> list[Figure]:
+    python = engine.image_size(stack.python_image)
+    runtime = engine.image_size(stack.runtime)
+    added = (engine.image_size(stack.tag("service")) - runtime) / 1e6
+    naive = (engine.image_size(stack.tag("plain")) - python) / 1e6
+    s = stack.suffix
+    figures = [
+        Figure(f"3{s}", "bytes the service image adds to its runtime image (standard stack, no extras)", "MB", [added],
+               [naive], "plain venv with pip, on the Python image", "<= 15 MB", "value<=", 15.0, stack.label),
+        Figure(f"3{s}-runtime", "the shared runtime vs its Python image (paid once per node, not per service)", "MB",
+               [(runtime - python) / 1e6], [naive], "plain venv with pip, on the Python image", "(context)", "value<=", INF,
+               f"{stack.label}; stack in /opt/venv, stripped; pip, bundled wheels and package manager removed"),
+    ]
+    if own_image is not None:
+        own = (engine.image_size(stack.tag("own-image")) - engine.image_size(own_image)) / 1e6
+        figures.append(Figure(f"3{s}-own", "bytes the own-image service adds to its own Python image (stack and app)", "MB",
+                              [own], [naive], "plain venv with pip, on the Python image", "(context)", "value<=", INF,
+                              f"{stack.label}; not shared between services: each carries its own stack layer"))
+    return figures
+
+
+def start_to_first_ok(image: str, env: dict[str, str] | None = None) -> float:
+    port, name = free_port(), container_name()
+    started = time.perf_counter()
+    try:
+        engine.start(image, name=name, env={"PORT": str(port), **(env or {})})
+        if not first_ok(port, "/healthz", started + 30):
+            raise RuntimeError(f"{image} did not answer /healthz within 30 s")
+        return time.perf_counter() - started
+    finally:
+        engine.remove(name)
+
+
+def startup(stack: Stack) -> list[Figure]:
+    """With the shipped bytecode, and with Python sent to an empty bytecode folder (what not shipping it costs)."""
+    ours, source_only = [], []
+    image = stack.tag("service")
+    for _ in range(max(stack.runs, 3)):
+        ours.append(start_to_first_ok(image))
+        source_only.append(start_to_first_ok(image, {"PYTHONPYCACHEPREFIX": "/tmp/no-bytecode"}))
+    pyc = engine.run(["run", "--rm", "--entrypoint", "sh", image, "-c", "find /opt/venv -name '*.pyc' -exec cat {} + | wc -c"])
+    return [Figure(f"7{stack.suffix}", "docker run to the first 200 from /healthz", "s", ours, source_only,
+                   "same image ignoring its bytecode", "<= 1.0 s median", "value<=", 1.0,
+                   f"{stack.label}; shipped bytecode: {int(pyc.stdout.strip()) / 1e6:.1f} MB in the shared runtime")]
+
+
+def cpu_split() -> tuple[list[str], list[str]]:
+    """Server and load generator on a core each (docker's cpuset, taskset); with one core both share it."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return [], []
+    return ["--cpuset-cpus", str(cores[0])], ["taskset", "--cpu-list", str(cores[1])]
+
+
+def wrk_rps(image: str, command: list[str], seconds: int) -> float:
+    port, name = free_port(), container_name()
+    server_cpus, client_cpus = cpu_split()
+    try:
+        engine.start(image, name=name, env={"PORT": str(port)}, command=command, options=server_cpus)
+        if not first_ok(port, "/healthz", time.perf_counter() + 30):
+            raise RuntimeError(f"{image} did not answer /healthz within 30 s")
+        done = subprocess.run([*client_cpus, "wrk", "-t1", "-c64", f"-d{seconds}s", "--timeout", "5s", f"http://127.0.0.1:{port}/"],
+                              capture_output=True, text=True, check=True, timeout=seconds + 30)
+        found = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+        if not found or "Non-2xx" in done.stdout or "Socket errors" in done.stdout:
+            raise RuntimeError(f"wrk reported errors:\n{done.stdout}")
+        return float(found.group(1))
+    finally:
+        engine.remove(name)
+
+
+def throughput(stack: Stack, seconds: int) -> list[Figure]:
+    base = ["uvicorn", "app.main:app", "--host", "127.0.0.1", "--port"]
+    fast, slow = [], []
+    image = stack.tag("service")
+    for _ in range(stack.runs):  # alternated, so that drift on the machine touches both alike
+        fast.append(wrk_rps(image, ["sh", "-c", f"exec {' '.join(base)} $PORT --loop uvloop "
+                                    "--http app.http_limits:BoundedHttpToolsProtocol"], seconds))
+        slow.append(wrk_rps(image, ["sh", "-c", f"exec {' '.join(base)} $PORT --loop asyncio --http h11"], seconds))
+    pinned = "server and wrk on a core each" if cpu_split()[0] else "one core: server and wrk share it"
+    return [Figure(f"6{stack.suffix}", "requests/s, uvloop+httptools (wrk, 64 connections, loopback)", "req/s", fast, slow,
+                   "--loop asyncio --http h11", ">= 1.3x", "ratio>=", 1.3,
+                   f"{stack.label}; {seconds} s per run; {pinned}; the image's own settings, so no access log")]
