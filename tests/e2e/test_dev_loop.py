@@ -57,11 +57,12 @@ def test_compose_watch_serves_edits_and_rebuilds_on_lock_changes(compose: tuple[
     port = int(env["PORT"])
     run(*command, "config", "--quiet", cwd=service, env=env)
     run(*command, "up", "--detach", "--build", "--wait", cwd=service, env=env, timeout=600)
-    watch = subprocess.Popen([*command, "watch"], cwd=service, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
+    log = service.parent / "watch.log"
+    with log.open("w") as out:
+        watch = subprocess.Popen([*command, "watch"], cwd=service, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
+        wait_until(lambda: "Watch enabled" in log.read_text(), 120)  # watch first brings the service up to date
         wait_until(lambda: body(port, "/healthz") is not None, 30)
-        time.sleep(2)  # watch has started and synced nothing yet
         main = service / "app" / "main.py"
         served = []
         for edit in range(EDITS):
@@ -71,11 +72,13 @@ def test_compose_watch_serves_edits_and_rebuilds_on_lock_changes(compose: tuple[
         print(f"edit to served: median {statistics.median(served):.2f} s of {EDITS} ({', '.join(f'{s:.2f}' for s in served)})")
         assert statistics.median(served) <= 5.0
 
-        image = run("docker", "compose", "--project-name", command[3], "images", "--quiet", cwd=service, env=env).stdout
+        def image_id() -> str:
+            return run("docker", "image", "inspect", "--format", "{{.Id}}", "loop-service:compose", check=False).stdout.strip()
+
+        image = image_id()
         with (service / "requirements.txt").open("a") as lock:
             lock.write("# a change to a lock file rebuilds the image\n")
-        wait_until(lambda: run("docker", "compose", "--project-name", command[3], "images", "--quiet", cwd=service,
-                               env=env).stdout.strip() not in ("", image.strip()), 180)
+        wait_until(lambda: image_id() not in ("", image), 180)
         wait_until(lambda: body(port, "/healthz") is not None, 60)
     finally:
         watch.send_signal(signal.SIGINT)

@@ -88,10 +88,16 @@ def edit_to_served(stack: Stack) -> list[Figure]:
     env = {**os.environ, "PORT": str(free_port())}
     port = int(env["PORT"])
     subprocess.run([*compose, "up", "--detach", "--build", "--wait"], cwd=service, env=env, check=True, capture_output=True)
-    watch = subprocess.Popen([*compose, "watch"], cwd=service, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = stack.workdir / "watch.log"
+    with log.open("w") as out:
+        watch = subprocess.Popen([*compose, "watch"], cwd=service, env=env, stdout=out, stderr=subprocess.STDOUT)
     times = []
     try:
-        time.sleep(2)
+        deadline = time.perf_counter() + 120
+        while "Watch enabled" not in log.read_text() or answer(port, "/healthz") is None:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"docker compose watch did not start: {log.read_text()[-500:]}")
+            time.sleep(0.1)
         main = service / "app" / "main.py"
         for edit in range(max(stack.runs, 5)):
             greeting = f"Edit {edit} served"
