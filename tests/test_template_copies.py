@@ -28,6 +28,17 @@ def test_the_pip_secrets_wrapper_is_the_bases() -> None:
     assert (SERVICE / "docker" / "with-pip-secrets.sh").read_text() == (REPO / "base-image" / "with-pip-secrets.sh").read_text()
 
 
+def test_the_wheel_builder_is_the_bases() -> None:
+    """Compiling an extra without a wheel works as compiling one into the wheelhouse does."""
+    assert (SERVICE / "docker" / "wheels.py").read_text() == (REPO / "base-image" / "wheels.py").read_text()
+
+
+@pytest.mark.parametrize("distribution", ["alpine", "debian"])
+def test_the_toolchains_are_the_bases(distribution: str) -> None:
+    ours = SERVICE / "docker" / "toolchain" / f"{distribution}.sh"
+    assert ours.read_text() == (REPO / "base-image" / "toolchain" / f"{distribution}.sh").read_text()
+
+
 @pytest.mark.skipif(shutil.which("docker") is None, reason="reads the bake file through buildx")
 def test_the_templates_default_pins_are_the_bake_files_default_tags() -> None:
     """The tag scheme lives in docker-bake.hcl; cookiecutter.json's defaults are its default release."""

@@ -30,8 +30,11 @@ _REASONS = (
 def lock_files(folder: Path) -> list[Path]:
     """The lock files `bake lock` writes in a folder: the base's, or a service's two."""
     if (folder / "base-image" / "requirements.in").is_file():
-        return [folder / "base-image" / "requirements.txt"]
-    return [folder / f"{stem}.txt" for stem in ("requirements", "requirements-test") if (folder / f"{stem}.in").is_file()]
+        folder = folder / "base-image"
+        stems = ("requirements", "build-requirements")
+    else:
+        stems = ("requirements", "requirements-test", "requirements-build")
+    return [folder / f"{stem}.txt" for stem in stems if (folder / f"{stem}.in").is_file()]
 
 
 def _extras_switch(folder: Path, new_requirements: list[str]) -> list[Edit]:

@@ -64,6 +64,7 @@ def test_compose_watch_serves_edits_and_rebuilds_on_lock_changes(compose: tuple[
         wait_until(lambda: "Watch enabled" in log.read_text(), 120)  # watch first brings the service up to date
         wait_until(lambda: body(port, "/healthz") is not None, 30)
         main = service / "app" / "main.py"
+        original = main.read_text()
         served = []
         for edit in range(EDITS):
             greeting = f"Edit {edit} served"
@@ -84,7 +85,8 @@ def test_compose_watch_serves_edits_and_rebuilds_on_lock_changes(compose: tuple[
         watch.send_signal(signal.SIGINT)
         watch.wait(timeout=30)
 
-    tests = run(*command, "run", "--rm", "--no-deps", "loop-service", "pytest", "-q", "-p", "no:cacheprovider",
+    main.write_text(original)  # the service's own tests expect its greeting
+    tests = run(*command, "run", "--rm", "--build", "--no-deps", "loop-service", "pytest", "-q", "-p", "no:cacheprovider",
                 cwd=service, env=env, timeout=300)
     assert re.search(r"\d+ passed", tests.stdout)
     run(*command, "down", cwd=service, env=env)

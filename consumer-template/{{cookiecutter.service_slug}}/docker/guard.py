@@ -6,9 +6,9 @@ guard.py [--image] [--wheels] [--extras=true|false] [FILE...]
             image the lock stage runs on) must have the wheelhouse's Python series, libc and
             machine; otherwise fail naming both sides. Standard library only: it is what a
             service without extras pays for, on every build.
---wheels    before installing from the wheelhouse: every wheel (and its pip wheel) must have the
-            sha256 its lock lists, else it was altered after it was built, and this Python must
-            accept every wheel's tags.
+--wheels    before installing from the wheelhouse: every wheel (and every tool's wheel) must have
+            the sha256 its lock lists, else it was altered after it was built, and this Python
+            must accept every wheel's tags.
 --extras=V  the Dockerfile's EXTRAS must say whether the first FILE (requirements.txt) lists any
             package: with EXTRAS=false the extras step is skipped, so a listed package would
             silently be missing.
@@ -39,11 +39,11 @@ def fail(message):
 
 def pip_vendored():
     """pip's vendored packaging, from the wheelhouse's pip wheel (imported only when needed)."""
-    if "pip" not in FACTS:
-        fail("the pinned wheelhouse predates this template (it ships no pip wheel); run `wheelbase pin` "
+    if "tools" not in FACTS:
+        fail("the pinned wheelhouse predates this template (it ships no build tools); run `wheelbase pin` "
              "to move to a current release")
-    if str(WHEELS / FACTS["pip"]["wheel"]) not in sys.path:
-        sys.path.insert(0, str(WHEELS / FACTS["pip"]["wheel"]))
+    if str(WHEELS / FACTS["tools"]["pip"]) not in sys.path:
+        sys.path.insert(0, str(WHEELS / FACTS["tools"]["pip"]))
     # pylint: disable=import-outside-toplevel
     import pip._vendor.packaging.requirements
     import pip._vendor.packaging.tags
@@ -72,10 +72,10 @@ def check_image():
 
 def check_wheels():
     packaging = pip_vendored()
-    locked = set(re.findall(r"--hash=sha256:([0-9a-f]{64})", (WHEELS / "requirements.txt").read_text()))
-    locked.add(FACTS["pip"]["sha256"])
+    locks = [WHEELS / "requirements.txt", WHEELS / FACTS["tools"]["lock"]]
+    locked = {digest for lock in locks for digest in re.findall(r"--hash=sha256:([0-9a-f]{64})", lock.read_text())}
     wheels = sorted(WHEELS.glob("*.whl"))
-    for wheel in [*wheels, WHEELS / FACTS["pip"]["wheel"]]:
+    for wheel in [*wheels, *sorted((WHEELS / "tools").glob("*.whl"))]:
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
         if digest not in locked:
             fail(f"{wheel.name} in the wheelhouse does not match the hashes in its lock (sha256 {digest[:16]}...): "

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Debian's distribution-specific steps (apt). Run with TOOLCHAIN_DRY_RUN=1 it prints instead of
+# installing (tests/test_toolchain.py). LIBC=musl (the debian-musl flavor: a musl CPython on a
+# Debian userland) compiles with musl-gcc, which the interpreter's sysconfig names.
+#   strip [MACHINE]     binutils for MACHINE's binaries (a cross one when it is not this machine's);
+#                       prints the strip command to use
+#   compile [PACKAGE]   a C toolchain, plus the system packages a build needs (Debian's names)
+#   trim                apt and dpkg out of an image; the dpkg database stays, for vulnerability scanners
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+run() { if [ -n "${TOOLCHAIN_DRY_RUN:-}" ]; then echo "$*" >&2; else echo "+ $*" >&2; "$@" >&2; fi; }
+install() {
+    run apt-get update -qq -o Acquire::Languages=none
+    run apt-get install -y -qq --no-install-recommends "$@"
+}
+here=$(uname -m)
+case "${1:-}" in
+    strip)
+        machine=${2:-$here}
+        if [ "$machine" = "$here" ]; then
+            install binutils; tool=strip
+        else  # binutils-aarch64-linux-gnu, binutils-x86-64-linux-gnu
+            install "binutils-$(echo "$machine" | tr _ -)-linux-gnu"; tool="$machine-linux-gnu-strip"
+        fi
+        if [ -z "${TOOLCHAIN_DRY_RUN:-}" ] && ! command -v "$tool" >/dev/null; then
+            echo "error: binutils for $machine did not install $tool" >&2; exit 1
+        fi
+        echo "$tool" ;;
+    compile)
+        shift
+        if [ "${LIBC:-glibc}" = musl ]; then
+            set -- gcc musl-dev musl-tools make "$@"
+        else
+            # Official python images carry Python.h; a distribution Python needs its -dev package.
+            headers=$(python -c 'import os, sysconfig; print(os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))')
+            [ "$headers" = True ] || set -- python3-dev "$@"
+            set -- gcc libc6-dev make "$@"
+        fi
+        install "$@" ;;
+    trim)
+        run rm -rf /usr/bin/apt /usr/bin/apt-* /usr/bin/dpkg /usr/bin/dpkg-* /usr/lib/apt /usr/lib/dpkg \
+            /var/cache/apt /var/lib/apt /etc/apt ;;
+    *) echo "usage: $0 strip [MACHINE] | compile [PACKAGE...] | trim" >&2; exit 2 ;;
+esac
