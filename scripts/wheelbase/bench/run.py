@@ -68,6 +68,7 @@ def run(*, quick: bool, out_dir: Path) -> int:
             lambda: service.throughput(standard, seconds=3 if quick else 10),
             lambda: loops.edit_to_served(standard),
             lambda: loops.locks(standard),
+            lambda: service.compiled_extras(standard),
             lambda: wheelhouse.cold_build(standard),
             lambda: wheelhouse.publish_jobs(standard),
         ]

@@ -166,3 +166,33 @@ def throughput(stack: Stack, seconds: int) -> list[Figure]:
     return [Figure(f"6{stack.suffix}", "requests/s, uvloop+httptools (wrk, 64 connections, loopback)", "req/s", fast, slow,
                    "--loop asyncio --http h11", ">= 1.3x", "ratio>=", 1.3,
                    f"{stack.label}; {seconds} s per run; {pinned}; the image's own settings, so no access log")]
+
+
+COMPILED_EXTRAS = "docopt\npsycopg2\n"  # an sdist-only pure-Python package, and a C extension linking libpq
+
+
+def compiled_extras(stack: Stack) -> list[Figure]:
+    """The cost of extras without wheels, per service: the build with them compiled (no cache), and
+    the bytes their wheels add (psycopg2's carries libpq and what libpq links)."""
+    import shutil
+
+    from ..lock import lock
+
+    service = stack.workdir / "compiled-extras"
+    shutil.copytree(stack.service, service)
+    (service / "requirements.in").write_text(COMPILED_EXTRAS)
+    (service / "build-packages.txt").write_text("debian: libpq-dev\nalpine: libpq-dev\n")
+    lock(service)
+    tag = stack.tag("compiled")
+    ours, plain = [], []
+    for _ in range(min(stack.runs, 3)):
+        plain.append(build_service(stack, stack.tag("service")))
+        ours.append(timed(lambda: engine.build(service, tag=tag, target="deploy", no_cache=True, secrets=stack.secrets)))
+    added = (engine.image_size(tag) - engine.image_size(stack.tag("service"))) / 1e6
+    return [
+        Figure("10", "service build with docopt and psycopg2 compiled from their sdists (no cache)", "s", ours, plain,
+               "the same service without extras", "(context)", "ratio<=", INF,
+               f"{stack.label}; toolchain, libpq-dev, build, auditwheel repair, offline install"),
+        Figure("10b", "bytes the compiled extras add to the service image", "MB", [added], None, "", "(context)", "value<=", INF,
+               f"{stack.label}; psycopg2's repaired wheel carries libpq and the libraries it links"),
+    ]

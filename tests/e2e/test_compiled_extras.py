@@ -1,0 +1,98 @@
+"""Extras that ship only sources: a pure-Python sdist (docopt) and a C extension that links a
+system library (psycopg2, libpq), locked, tested and built into a service; compiled once, repaired
+so libpq travels inside the wheel, against hash-locked build backends; the deploy image imports
+both as UID 10001 with the network cut and holds no compiler, package manager or wheel. Then the
+same C extension compiled into the wheelhouse itself and imported from its runtime."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from support import REPO, RUN_ID, WHEELBASE, Published, image_files, run, wheelbase
+
+pytestmark = pytest.mark.e2e
+IMPORT_BOTH = "import docopt, psycopg2, psycopg2.extensions; print('imported', psycopg2.__version__, psycopg2.extensions.libpq_version())"
+
+
+@pytest.fixture(scope="module")
+def compiled_service(wheelhouse: Published, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("compiled")
+    wheelbase("new", "Compiled Extras", "--output-dir", str(out), "--base", wheelhouse.ref)
+    service = out / "compiled-extras"
+    (service / "requirements.in").write_text("docopt\npsycopg2\n")
+    (service / "build-packages.txt").write_text((service / "build-packages.txt").read_text() + "debian: libpq-dev\n")
+    locked = run(WHEELBASE, "lock", str(service), env={"WHEELBASE_TEMPLATE": f"file://{REPO}"})
+    assert re.search(r"lock: requirements.txt: \d+ pins in \d+ s", locked.stdout)
+    return service
+
+
+def test_an_sdist_only_service_locks_tests_and_builds(compiled_service: Path, tmp_path: Path) -> None:
+    lock = (compiled_service / "requirements.txt").read_text()
+    assert re.search(r"^docopt==\S+ \\\n\s+--hash=sha256:", lock, re.MULTILINE)
+    assert re.search(r"^psycopg2==\S+ \\\n\s+--hash=sha256:", lock, re.MULTILINE)
+    assert "ARG EXTRAS=true\n" in (compiled_service / "Dockerfile").read_text()
+    assert re.search(r"^setuptools==\S+ \\", (compiled_service / "requirements-build.txt").read_text(), re.MULTILINE)
+    image = f"compiled-{RUN_ID}"
+    built = run("docker", "buildx", "bake", "--progress", "plain", "test", "image", cwd=compiled_service, env={"IMAGE": image})
+    assert "no wheel for docopt, psycopg2; compiling" in built.stderr
+    assert "--no-build-isolation" in built.stderr and "repairing psycopg2-" in built.stderr
+    assert "+ apt-get install -y -qq --no-install-recommends gcc libc6-dev make libpq-dev" in built.stderr
+
+    done = run("docker", "run", "--rm", "--network", "none", "--user", "10001:10001", f"{image}:dev", "python", "-c", IMPORT_BOTH)
+    assert done.stdout.startswith("imported ")
+    tools = run("docker", "run", "--rm", f"{image}:dev", "sh", "-c",
+                "for tool in gcc cc make apt apt-get dpkg apk pip pip3; do command -v $tool; done; true").stdout.split()
+    assert tools == []
+    layers = image_files(f"{image}:dev", tmp_path)
+    everything = [n for names in layers.values() for n in names]
+    assert [n for n in everything if n.endswith(".whl")] == []
+    assert any(re.search(r"psycopg2[^/]*\.libs/libpq", n) for n in everything), "libpq did not travel inside the wheel"
+
+
+def test_a_tampered_build_backend_lock_fails_the_build(compiled_service: Path, tmp_path: Path) -> None:
+    """The build backends are installed from their hash-checked lock: a changed hash stops the compile."""
+    service = tmp_path / "tampered"
+    subprocess.run(["cp", "-r", str(compiled_service), str(service)], check=True)
+    backends = service / "requirements-build.txt"
+    backends.write_text(re.sub(r"(setuptools==\S+ \\\n\s+--hash=sha256:)[0-9a-f]{64}", r"\g<1>" + "0" * 64,
+                               backends.read_text(), count=1))
+    done = run("docker", "buildx", "bake", "--progress", "plain", "image", "--no-cache", cwd=service,
+               env={"IMAGE": f"tampered-{RUN_ID}"}, check=False)
+    assert done.returncode != 0
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in done.stderr
+
+
+def test_a_missing_system_package_is_named_with_where_to_add_it(compiled_service: Path, tmp_path: Path) -> None:
+    service = tmp_path / "no-libpq"
+    subprocess.run(["cp", "-r", str(compiled_service), str(service)], check=True)
+    (service / "build-packages.txt").write_text("# nothing\n")
+    done = run("docker", "buildx", "bake", "--progress", "plain", "image", "--no-cache", cwd=service,
+               env={"IMAGE": f"no-libpq-{RUN_ID}"}, check=False)
+    assert done.returncode != 0
+    (message,) = [line.split("error: ", 1)[1] for line in done.stderr.splitlines()
+                  if re.match(r"^#\d+ [\d.]+ error: compiling", line)]
+    assert message.startswith("compiling psycopg2")
+    assert "pg_config" in message and "build-packages.txt" in message and "Its build said:" in message
+
+
+def test_the_same_extension_compiled_into_the_wheelhouse_imports_from_the_runtime(registry: str, tmp_path: Path) -> None:
+    """The organisation-wide way: psycopg2 added to the wheelhouse's requirements.in, compiled once."""
+    checkout = tmp_path / "wheelbase"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(checkout)], check=True)
+    base = checkout / "base-image"
+    (base / "requirements.in").write_text((base / "requirements.in").read_text() + "psycopg2\n")
+    (base / "build-packages.txt").write_text((base / "build-packages.txt").read_text() + "debian: libpq-dev\n")
+    env = {"FLAVOR": "debian", "PYTHON_VERSION": "3.13", "PYTHON_IMAGE": "localhost/python:3.13-slim-trixie"}
+    run(str(REPO / ".venv" / "bin" / "wheelbase"), "lock", str(checkout), env=env)
+    assert re.search(r"^psycopg2==", (base / "requirements.txt").read_text(), re.MULTILINE)
+    image = f"{registry}/wheelbase-e2e-{RUN_ID}/with-psycopg2"
+    built = run("docker", "buildx", "bake", "--progress", "plain", "release", "--push", cwd=checkout,
+                env={**env, "IMAGE": image})
+    assert "repairing psycopg2-" in built.stderr
+    done = run("docker", "run", "--rm", "--network", "none", "--user", "10001:10001", f"{image}:py3.13-debian-runtime",
+               "python", "-c", "import psycopg2.extensions; print('imported', psycopg2.extensions.libpq_version())")
+    assert done.stdout.startswith("imported ")
