@@ -8,6 +8,8 @@ import os
 import socket
 import subprocess
 import tarfile
+import time
+import urllib.request
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +48,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def start_container(image: str, names: list[str], *options: str) -> int:
+    """`docker run -d --network host` of a service image on a free loopback port; waits for /healthz.
+    The container's name is added to names, for the caller to remove."""
+    port = free_port()
+    name = f"wheelbase-e2e-{RUN_ID}-{port}"
+    names.append(name)
+    run("docker", "run", "-d", "--name", name, "--network", "host", "-e", f"PORT={port}", *options, image)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return port
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{image} did not answer /healthz within 20 s")
+        time.sleep(0.1)
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from support import REPO, RUN_ID, Published, copy_from_image, free_port, publish_wheelhouse, run, wheelbase
+from support import REPO, RUN_ID, Published, copy_from_image, publish_wheelhouse, run, start_container, wheelbase
 
 pytestmark = pytest.mark.e2e
 MUSL_IMAGE = "localhost/python:3.13-musl"
@@ -71,18 +69,8 @@ def test_a_service_on_the_musl_runtime_answers_as_uid_10001(musl_wheelhouse: Pub
                 env={"IMAGE": f"musl-orders-{RUN_ID}"})
     assert "this image matches the wheelhouse: Python 3.13, musl, x86_64" in built.stderr
     assert re.search(r"\d+ passed", built.stderr) and "rated at 10.00/10" in built.stderr
-    port, name = free_port(), f"musl-orders-{RUN_ID}"
-    containers.append(name)
-    run("docker", "run", "-d", "--name", name, "--network", "host", "-e", f"PORT={port}", f"musl-orders-{RUN_ID}:dev")
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                assert response.status == 200
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the musl service did not answer /healthz"
-            time.sleep(0.1)
+    start_container(f"musl-orders-{RUN_ID}:dev", containers)
+    name = containers[-1]
     assert run("docker", "exec", name, "id", "-u").stdout.strip() == "10001"
     maps = run("docker", "exec", name, "cat", "/proc/1/maps").stdout
     assert "ld-musl-x86_64.so.1" in maps or "/usr/lib/x86_64-linux-musl/libc.so" in maps, "PID 1 is not on musl"

@@ -5,14 +5,12 @@ like the runtime, and refused when that image does not fit the wheelhouse."""
 from __future__ import annotations
 
 import re
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from support import OTHER_PYTHON_IMAGE, PYTHON_IMAGE, RUN_ID, Published, free_port, image_files, run, wheelbase
+from support import OTHER_PYTHON_IMAGE, PYTHON_IMAGE, RUN_ID, Published, image_files, run, start_container, wheelbase
 
 pytestmark = pytest.mark.e2e
 
@@ -54,18 +52,8 @@ def test_a_service_on_its_own_image_builds_tests_and_serves(own_service: Path, o
     assert "this image matches the wheelhouse: Python 3.13, glibc, x86_64" in built.stderr
     assert re.search(r"\d+ passed", built.stderr)
 
-    port, name = free_port(), f"own-image-{RUN_ID}"
-    containers.append(name)
-    run("docker", "run", "-d", "--name", name, "--network", "host", "-e", f"PORT={port}", f"{image}:dev")
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                assert response.status == 200
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the service did not answer /healthz"
-            time.sleep(0.1)
+    start_container(f"{image}:dev", containers)
+    name = containers[-1]
     assert run("docker", "exec", name, "id", "-u").stdout.strip() == "10001"
     maps = run("docker", "exec", name, "cat", "/proc/1/maps").stdout
     assert re.search(r"/opt/venv/lib/python3\.13/site-packages/uvloop/loop\.cpython-\d+.*\.so", maps)
