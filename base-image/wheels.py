@@ -97,8 +97,9 @@ def toolchain(script: Path, *args: str) -> str:
 
 def explain(output: str, packages_file: str, backends_file: str) -> str:
     """One sentence naming the package, what its build lacks and where to add it; the build's last lines follow."""
-    package = re.findall(r"(?:Building wheel for|Failed to build) (\S+)", output)
-    name = package[-1] if package else "a package"
+    named = [re.findall(pattern, output) for pattern in
+             (r"Failed to build (?!installable)(\S+)", r"╰─> (\S+)", r"Building wheel for (\S+)", r"Collecting (\S+?)==")]
+    name = next((found[-1] for found in named if found), "a package")
     header = re.search(r"fatal error: (\S+): No such file or directory", output)
     module = re.search(r"ModuleNotFoundError: No module named '([^']+)'", output)
     program = re.search(r"(pg_config|mysql_config|\S+-config) executable not found|sh: \d+: (\S+): not found", output)
