@@ -28,6 +28,10 @@ def test_the_pip_secrets_wrapper_is_the_bases() -> None:
     assert (SERVICE / "docker" / "with-pip-secrets.sh").read_text() == (REPO / "base-image" / "with-pip-secrets.sh").read_text()
 
 
+def test_the_lock_script_is_the_bases() -> None:
+    assert (SERVICE / "docker" / "lock.sh").read_text() == (REPO / "base-image" / "lock.sh").read_text()
+
+
 def test_the_wheel_builder_is_the_bases() -> None:
     """Compiling an extra without a wheel works as compiling one into the wheelhouse does."""
     assert (SERVICE / "docker" / "wheels.py").read_text() == (REPO / "base-image" / "wheels.py").read_text()

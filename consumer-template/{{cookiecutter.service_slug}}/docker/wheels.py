@@ -8,6 +8,7 @@ tools venv). Settings come from the environment: DISTRIBUTION, NO_BINARY, STRIP.
     wheels.py extras REQUIREMENTS CONSTRAINTS OUT    (a service's extras: those not in CONSTRAINTS)
     wheels.py toolchain BUILD_PACKAGES FACTS         (the toolchain and the file's packages, if it
                                                       lists any: what locking an sdist may need)
+    wheels.py explain BUILD_PACKAGES BACKENDS_IN     (a failed build's output on stdin, as one sentence)
 
 Compiling: the distribution's C toolchain and the system packages build-packages.txt names for it
 (`<distribution>: <package> ...`), the backends of a hash-locked build-requirements lock installed
@@ -192,14 +193,14 @@ def distribution(facts: Path) -> str:
     """DISTRIBUTION, else the wheelhouse's own (its wheelhouse.json), which a service's build mounts."""
     import json
 
-    found = os.environ.get("DISTRIBUTION") or json.loads(facts.read_text())["distribution"]
+    found = os.environ.get("DISTRIBUTION") or (json.loads(facts.read_text())["distribution"] if facts.is_file() else "")
     os.environ["DISTRIBUTION"] = found
     return str(found)
 
 
 def toolchain_if_listed(packages_file: Path, facts: Path) -> None:
     here = Path(__file__).resolve().parent
-    packages = build_packages(packages_file) if distribution(facts) else []
+    packages = build_packages(packages_file) if (os.environ.get("DISTRIBUTION") or distribution(facts)) else []
     if packages:
         toolchain(here / "toolchain" / f"{distribution(facts)}.sh", "compile", *packages)
 
@@ -229,5 +230,8 @@ if __name__ == "__main__":
             extras(Path(requirements), Path(constraints), Path(out))
         case ["toolchain", packages_file, facts]:
             toolchain_if_listed(Path(packages_file), Path(facts))
+        case ["explain", packages_file, backends_in]:
+            fail(explain(sys.stdin.read(), packages_file, backends_in))
         case _:
-            fail("usage: wheels.py extras REQUIREMENTS CONSTRAINTS OUT | toolchain BUILD_PACKAGES WHEELHOUSE_JSON")
+            fail("usage: wheels.py extras REQUIREMENTS CONSTRAINTS OUT | toolchain BUILD_PACKAGES WHEELHOUSE_JSON"
+                 " | explain BUILD_PACKAGES BACKENDS_IN < BUILD_OUTPUT")
