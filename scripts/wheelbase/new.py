@@ -37,13 +37,16 @@ def _redacted(url: str) -> str:
 
 
 def published_url(source: str) -> str:
-    """The template's URL as a service records it: https://, ssh:// or file://, with no credentials.
-    `git@host:org/repo` becomes ssh://git@host/org/repo, a form both git and pip accept."""
+    """The template's URL as a service records it: one CI can reach. An SSH source is recorded as its
+    https:// form (CI runners have no SSH key; a private repository is read with a token, see the
+    service's workflow); https:// and, for a machine-local setup, file:// stay as they are."""
     scp = _SCP_LIKE.fullmatch(source)
     if scp and "://" not in source:
-        return f"ssh://{scp['user']}@{scp['host']}/{scp['path']}"
+        return f"https://{scp['host']}/{scp['path']}"
     parts = urlsplit(source)
-    if parts.scheme not in ("https", "ssh", "file"):
+    if parts.scheme == "ssh" and parts.hostname:
+        return f"https://{parts.hostname}{parts.path}"
+    if parts.scheme not in ("https", "file"):
         raise UsageError(f"the template source {_redacted(source)} is not an https://, ssh:// or file:// URL of the "
                          "wheelbase repository; pass --template with its URL (for example https://github.com/ORG/wheelbase)")
     if parts.scheme == "https" and (parts.username or parts.password):

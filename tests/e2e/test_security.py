@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support import PYTHON_IMAGE, REPO, RUN_ID, WHEELBASE, Published, bake_env, copy_from_image, run, wheelbase
+from support import PYTHON_IMAGE, REPO, RUN_ID, WHEELBASE, Published, bake_env, copy_from_image, release_tags, run, wheelbase
 
 pytestmark = pytest.mark.e2e
 
@@ -145,13 +145,14 @@ def test_a_tampered_wheel_fails_the_runtime_build_that_installs_it(wheelhouse: P
     assert "THESE PACKAGES DO NOT MATCH THE HASHES" in done.stdout + done.stderr
 
 
-def test_two_no_cache_builds_of_one_commit_push_the_same_digest(registry: str) -> None:
-    """Two weekly publishes of one commit (other release names, no cache) push the digest services pin."""
+def test_two_no_cache_builds_of_one_commit_push_the_same_digests(registry: str) -> None:
+    """Two weekly publishes of one commit (other release names, no cache) push the digests services
+    pin, the wheelhouse's and the runtime's alike."""
     digests = []
     for attempt, release in ((1, "2026.11.23.41"), (2, "2026.11.30.42")):
         image = f"{registry}/wheelbase-e2e-{RUN_ID}/reproducible-{attempt}"
         env = bake_env(image, SOURCE_DATE_EPOCH="1764115200", REVISION="0" * 40, TAG=release)
-        run("docker", "buildx", "bake", "base", "--push", "--no-cache", cwd=REPO, env=env)
-        manifest = run("docker", "buildx", "imagetools", "inspect", f"{image}:py3.13-debian", "--format", "{{json .Manifest}}")
-        digests.append(json.loads(manifest.stdout)["digest"])
+        run("docker", "buildx", "bake", "release", "--push", "--no-cache", cwd=REPO, env=env)
+        digests.append([json.loads(run("docker", "buildx", "imagetools", "inspect", tag, "--format",
+                                       "{{json .Manifest}}").stdout)["digest"] for tag in release_tags(env)])
     assert digests[0] == digests[1]
