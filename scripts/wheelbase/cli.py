@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from . import files
 from .errors import WheelbaseError
 
 
@@ -126,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
+    files.finish_once_committed()
     try:
         return int(args.run(args))
     except WheelbaseError as exc:

@@ -74,6 +74,24 @@ def signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+_finish_once_committed = False
+
+
+def finish_once_committed() -> None:
+    """For a command-line process: once a change is made, it finishes, so its exit status says
+    whether the change was made; a signal pending then or arriving later is ignored."""
+    global _finish_once_committed
+    _finish_once_committed = True
+
+
+def past_the_point_of_no_return() -> None:
+    """Called with the signals held, right after the change is made. POSIX discards a pending
+    signal whose action becomes SIG_IGN, and Python's shutdown keeps SIG_IGN in place."""
+    if _finish_once_committed:
+        for signum in HELD_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def _stage(real: Path, data: bytes, token: str) -> Path:
     """A temporary file in the target's folder with the new bytes, the target's mode and owner."""
     info = real.stat()
@@ -121,6 +139,7 @@ def replace_all(edits: list[Edit] | Mapping[Path, str]) -> None:
                 for edit, real in done:  # put back what was already replaced
                     os.replace(_stage(real, edit.original, token), real)
                 raise FileError(f"could not write {exc.filename}: {exc.strerror}; no file was changed") from exc
+            past_the_point_of_no_return()
             for folder in folders:
                 descriptor = os.open(folder, os.O_RDONLY)
                 try:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from . import engine
 from .errors import UsageError, WheelbaseError
-from .files import signals_held
+from .files import past_the_point_of_no_return, signals_held
 from .image_ref import tagged
 from .layout import REPO, TEMPLATE_DIRECTORY, default_base
 from .names import check_service_name
@@ -129,6 +129,7 @@ def new(name: str, output_dir: Path, base: str | None, template: str | None = No
             if target.exists():
                 raise UsageError(f"{target} already exists; choose another name or --output-dir")
             os.rename(created, target)
+            past_the_point_of_no_return()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return target

@@ -53,9 +53,12 @@ def test_an_interrupted_pin_of_150_files_changes_all_or_none(wheelhouse: Publish
         for i in range(150):
             (root / f"svc-{i:03}").mkdir(parents=True)
             (root / f"svc-{i:03}" / "Dockerfile").write_text(stale)
-        interrupt_after([WHEELBASE, "pin", "."], delay, signum, root)
+        code = interrupt_after([WHEELBASE, "pin", "."], delay, signum, root)
         texts = {(root / f"svc-{i:03}" / "Dockerfile").read_text() for i in range(150)}
         assert len(texts) == 1, f"some files pinned and some not after a signal at {delay} s"
         assert len(tree_digest(root)) == 150 and not list(root.rglob(".*")), "a staged file was left behind"
-        outcomes.add(texts.pop() == stale)
+        untouched = texts.pop() == stale
+        # The exit status says which: a signal after the write no longer stops the command.
+        assert code == (128 + signum if untouched else 0), f"exit {code} after a signal at {delay} s"
+        outcomes.add(untouched)
     assert outcomes == {True, False}, "the signals should land both before and after the write"
