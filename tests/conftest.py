@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support import PYTHON_IMAGE, REGISTRY, RUN_ID, Published, publish_wheelhouse, wheelbase
+from support import PYTHON_IMAGE, REGISTRY, RUN_ID, Published, publish_wheelhouse, run, wheelbase
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +46,12 @@ def service(wheelhouse: Published, tmp_path: Path) -> Iterator[Path]:
     """A service made with `wheelbase new`, pinned to the session's wheelhouse."""
     wheelbase("new", "Orders API", "--output-dir", str(tmp_path), "--base", wheelhouse.ref)
     yield tmp_path / "orders-api"
+
+
+@pytest.fixture
+def containers() -> Iterator[list[str]]:
+    """Names of containers a test starts; removed afterwards whatever happens."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        run("docker", "rm", "-f", name, check=False)

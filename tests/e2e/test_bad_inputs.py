@@ -166,7 +166,7 @@ CASES = [
          prepare=edit("requirements.txt", lambda text: text + "anyio==3.7.1 \\\n    --hash=sha256:" + "0" * 64 + "\n")),
     Case("build-runtime-mismatch", "runtime image that does not match the wheelhouse", bake("image"), None,
          env=(("RUNTIME_IMAGE", OTHER_PYTHON_IMAGE),)),
-    Case("lock-python-mismatch", "Python image for the lock that does not match the wheelhouse", bake("lock"), None,
+    Case("lock-python-mismatch", "Python image for the lock that does not match the wheelhouse", wb("lock", "."), 7,
          env=(("PYTHON_IMAGE", OTHER_PYTHON_IMAGE),)),
     Case("build-extras-switch-off", "requirements.txt listing an extra while the Dockerfile says EXTRAS=false", bake("image"), None,
          prepare=edit("requirements.txt", lambda text: text + "python-multipart==0.0.20 \\\n    --hash=sha256:" + "0" * 64 + "\n")),

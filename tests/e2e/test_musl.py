@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,13 +51,6 @@ def test_the_wheelhouse_holds_musllinux_wheels_that_install_offline_and_serve(
                "--only-binary=:all: -r /wheels/requirements.txt && /venv/bin/python /probe.py")
     assert "probe: HTTP 200" in done.stdout and "'loop': 'uvloop.Loop'" in done.stdout
 
-
-@pytest.fixture
-def containers() -> Iterator[list[str]]:
-    names: list[str] = []
-    yield names
-    for name in names:
-        run("docker", "rm", "-f", name, check=False)
 
 
 def test_a_service_on_the_musl_runtime_answers_as_uid_10001(musl_wheelhouse: Published, tmp_path: Path,

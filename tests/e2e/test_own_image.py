@@ -5,7 +5,6 @@ like the runtime, and refused when that image does not fit the wheelhouse."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,13 +31,6 @@ def own_service(wheelhouse: Published, organisation_image: str, tmp_path: Path) 
     wheelbase("new", "Own Image", "--output-dir", str(tmp_path), "--base", wheelhouse.ref, "--own-image", organisation_image)
     return tmp_path / "own-image"
 
-
-@pytest.fixture
-def containers() -> Iterator[list[str]]:
-    names: list[str] = []
-    yield names
-    for name in names:
-        run("docker", "rm", "-f", name, check=False)
 
 
 def test_a_service_on_its_own_image_builds_tests_and_serves(own_service: Path, organisation_image: str,
