@@ -62,6 +62,13 @@ def write_bytes(path_in_service: str, data: bytes) -> Callable[[World], None]:
     return prepare
 
 
+def each(*steps: Callable[[World], None]) -> Callable[[World], None]:
+    def prepare(world: World) -> None:
+        for step in steps:
+            step(world)
+    return prepare
+
+
 def chmod(path_in_service: str, mode: int) -> Callable[[World], None]:
     def prepare(world: World) -> None:
         (world.service / path_in_service).chmod(mode)
@@ -163,7 +170,8 @@ CASES = [
     Case("lock-no-bake-file", "lock in a folder without docker-bake.hcl", wb("lock", "app"), 2),
     Case("lock-read-only", "read-only lock file", wb("lock", "."), 8, prepare=chmod("requirements.txt", 0o444)),
     Case("build-conflict", "requirements.txt pinning a shared package to another version", bake("image"), None,
-         prepare=edit("requirements.txt", lambda text: text + "anyio==3.7.1 \\\n    --hash=sha256:" + "0" * 64 + "\n")),
+         prepare=each(edit("requirements.txt", lambda text: text + "anyio==3.7.1 \\\n    --hash=sha256:" + "0" * 64 + "\n"),
+                      edit("Dockerfile", lambda text: text.replace("ARG EXTRAS=false\n", "ARG EXTRAS=true\n")))),
     Case("build-runtime-mismatch", "runtime image that does not match the wheelhouse", bake("image"), None,
          env=(("RUNTIME_IMAGE", OTHER_PYTHON_IMAGE),)),
     Case("lock-python-mismatch", "Python image for the lock that does not match the wheelhouse", wb("lock", "."), 7,
