@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import tarfile
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 REGISTRY = os.environ.get("WHEELBASE_TEST_REGISTRY", "localhost:5000")
@@ -140,3 +142,33 @@ def copy_from_image(image: str, path: str, dest: Path, platform: str | None = No
     finally:
         run("docker", "rm", created)
     return dest / Path(path).name
+
+
+def bake_action_argv(step: dict[str, Any], definition: dict[str, Any], private: bool) -> list[str]:
+    """The bake call docker/bake-action v7.1.0 makes (src/context.ts getArgs): a local `source` is
+    the working directory, then --file, --set, the metadata file, a default provenance --set for
+    each target without a provenance attest (mode=min,inline-only on private repositories), --load
+    or --push, the targets. (--allow fs=* is added only for buildx 0.18 and later.)"""
+    inputs = step["with"]
+    args = ["bake"]
+    for file in [f for f in str(inputs.get("files", "")).splitlines() if f.strip()]:
+        args += ["--file", file]
+    for line in [s for s in str(inputs.get("set", "")).splitlines() if s.strip()]:
+        args += ["--set", line]
+    if not inputs.get("load"):
+        for name, target in definition["target"].items():
+            # actions-toolkit reads each attest entry into its fields (buildx 0.20+ prints them as objects)
+            attests = [entry if isinstance(entry, dict) else dict(field.split("=", 1) for field in entry.split(","))
+                       for entry in target.get("attest") or []]
+            if not any(a.get("type") == "provenance" for a in attests):
+                mode = "mode=min,inline-only=true" if private else "mode=max"
+                args += ["--set", f"{name}.attest=type=provenance,{mode},builder-id=https://github.com/o/r/actions/runs/1"]
+    if inputs.get("load"):
+        args.append("--load")
+    if inputs.get("push"):
+        args.append("--push")
+    return [*args, *str(inputs["targets"]).split(",")]
+
+
+def expand(text: str, values: dict[str, str]) -> str:
+    return re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", lambda m: values[m[1]], text)
