@@ -26,6 +26,16 @@ def engine() -> None:
         pytest.fail(f"the stand-in Python image {PYTHON_IMAGE} is missing; run .ci/provision first")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def images_left_behind() -> Iterator[None]:
+    """Removes the images this session tagged (their names carry its run id) when it ends."""
+    yield
+    listed = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True)
+    ours = [name for name in listed.stdout.split() if RUN_ID in name]
+    if ours:
+        subprocess.run(["docker", "image", "rm", "--force", *ours], capture_output=True)
+
+
 @pytest.fixture(scope="session")
 def registry(engine: None) -> str:
     try:
