@@ -144,6 +144,30 @@ def test_lock_regenerates_requirements_from_the_build_image(tmp_path: Path) -> N
     assert all(re.search(rf"^{name}==\S+ \\\n\s+--hash=sha256:", text, re.MULTILINE) for name in SHARED)
 
 
+STALE_BYTECODE = """
+import glob, importlib.util, os, struct, sys
+stale = []
+for root in sys.argv[1:]:
+    for source in glob.glob(root + "/**/*.py", recursive=True):
+        cached = importlib.util.cache_from_source(source)
+        if os.path.exists(cached):
+            header = open(cached, "rb").read(16)
+            by_hash = struct.unpack("<I", header[4:8])[0] & 1
+            if not by_hash and struct.unpack("<I", header[8:12])[0] != int(os.stat(source).st_mtime) & 0xFFFFFFFF:
+                stale.append(source)
+print(len(stale), stale[:3])
+"""
+
+
+def test_runtime_bytecode_is_valid_so_python_starts_without_recompiling(wheelhouse: Published) -> None:
+    """Resetting file times for reproducibility must leave the Python image's own files alone: a
+    .pyc checked by source time goes stale when its .py is re-dated, and every start recompiles."""
+    stdlib = run("docker", "run", "--rm", wheelhouse.runtime, "python", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])")
+    done = run("docker", "run", "--rm", "--network", "none", wheelhouse.runtime, "python", "-I", "-c", STALE_BYTECODE,
+               stdlib.stdout.strip(), "/opt/venv/lib")
+    assert done.stdout.startswith("0 "), f"stale bytecode in the runtime: {done.stdout}"
+
+
 def test_runtime_serves_the_stack_without_pip_wheels_or_package_manager(wheelhouse: Published, tmp_path: Path) -> None:
     runtime = wheelhouse.runtime
     run("docker", "pull", "--quiet", runtime)
