@@ -22,6 +22,12 @@ def test_at_least_rules_report_the_shortfall() -> None:
     assert figure([140.0], [100.0], "ratio>=", 1.3).met
 
 
+def test_an_emulated_figure_is_shown_but_not_judged() -> None:
+    f = Figure("4", "arm64 job", "s", [200.0], [15.0], "amd64 job", "<= 1.5x amd64", "ratio<=", 1.5, emulated=True)
+    assert f.ratio is not None and round(f.ratio, 1) == 13.3
+    assert f.verdict == "not judged: emulated here" and "missed" not in f.line()
+
+
 def test_value_rules_ignore_the_comparison() -> None:
     assert figure([0.9], None, "value<=", 1.0).met
     assert figure([0.9], [0.1], "value<=", 1.0).met

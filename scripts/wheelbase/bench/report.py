@@ -84,7 +84,7 @@ def chart(figures: Sequence[Figure], path: Path) -> None:
         axis.axis("off")
     for axis, figure in zip(axes.flat, shown, strict=False):
         values = [figure.value, figure.compared or 0.0]
-        colour = "#2b7a78" if figure.met else "#d1495b"
+        colour = "#999999" if figure.emulated else "#2b7a78" if figure.met else "#d1495b"
         bars = axis.bar(["wheelbase", textwrap.fill(figure.comparison_label, 22)], values, color=[colour, "#bbbbbb"])
         axis.bar_label(bars, labels=[quantity(v, figure.unit) for v in values], fontsize=8)
         target = _target_line(figure)
