@@ -56,7 +56,7 @@ def locks(stack: Stack) -> list[Figure]:
     shutil.copytree(stack.service, service)
     uv = uv_image(stack)
     cold, warm, yardstick, pins = [], [], [], 0
-    for _ in range(stack.runs):
+    for run in range(stack.runs):
         (service / "requirements.in").write_text(APPLICATION.read_text())
         for old in ("requirements.txt", "requirements-test.txt"):
             (service / old).write_text("")  # no lock to start from
@@ -65,7 +65,9 @@ def locks(stack: Stack) -> list[Figure]:
         cold.append(timed(lambda: lock(service, no_cache=True)))
         pins = len(re.findall(r"^[A-Za-z0-9]", (service / "requirements.txt").read_text(), re.MULTILINE))
         with (service / "requirements.in").open("a") as extras:
-            extras.write(ONE_MORE)
+            # An edit this builder has not seen (the run's own comment), as a developer's is: the
+            # previous run's warm lock would otherwise be a layer-cache hit, and no lock at all.
+            extras.write(f"# added in bench run {run}\n{ONE_MORE}")
         warm.append(timed(lambda: lock(service)))
     direct = len([line for line in APPLICATION.read_text().splitlines() if line and not line.startswith("#")])
     note = (f"{stack.label}; {direct} direct extras, {pins} pins with hashes, and the test lock; "
