@@ -14,7 +14,8 @@ from typing import IO
 
 from ..engine import bake, bake_definition, docker, run
 
-__all__ = ["bake", "bake_definition", "build", "image_size", "prune_cache_mounts", "remove", "run", "start", "versions"]
+__all__ = ["bake", "bake_definition", "build", "filesystem_size", "image_size", "prune_cache_mounts", "remove", "run", "start",
+           "versions"]
 from ..errors import EngineError
 
 
@@ -51,6 +52,22 @@ def image_size(image: str) -> int:
             if len(ours) != 1:
                 raise EngineError(f"{image} holds {len(ours)} images for linux/{arch}; expected one")
             return sum(_uncompressed_size(_member(saved, layer)) for layer in ours[0]["Layers"])
+
+
+def filesystem_size(image: str) -> int:
+    """Bytes of an image's file system as one tree (`docker export` of a container of it): unlike
+    the sum of its layers, files a later layer deletes do not count."""
+    container = run(["create", image]).stdout.strip()
+    try:
+        export = subprocess.Popen([docker(), "export", container], stdout=subprocess.PIPE)
+        stream = export.stdout
+        assert stream is not None
+        size = sum(len(chunk) for chunk in iter(lambda: stream.read(1 << 20), b""))
+        if export.wait():
+            raise EngineError(f"`docker export` of a container of {image} failed")
+        return size
+    finally:
+        remove(container)
 
 
 def _member(saved: tarfile.TarFile, name: str) -> IO[bytes]:
