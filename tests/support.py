@@ -25,10 +25,18 @@ WHEELBASE = str(REPO / ".venv" / "bin" / "wheelbase") if (REPO / ".venv" / "bin"
 RUN_ID = uuid.uuid4().hex[:8]
 
 
+# What `make test` exports for the wheelhouse's build. Bake files read them, a service's too (its
+# PYTHON_IMAGE would replace the pinned image), so each command gets only what its test gives it,
+# as in a developer's shell.
+BUILD_VARIABLES = ("FLAVOR", "PYTHON_IMAGE", "IMAGE", "PYTHON_VERSION", "REVISION", "TAG", "PLATFORMS")
+
+
 def run(*args: str, cwd: Path | None = None, env: Mapping[str, str | None] | None = None, check: bool = True,
         timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Runs a command; env adds variables, and a None value removes one."""
-    merged = {**os.environ, **(env or {})}
+    """Runs a command without the build variables of the calling shell; env adds variables, and a
+    None value removes one."""
+    inherited = {key: value for key, value in os.environ.items() if key not in BUILD_VARIABLES}
+    merged = {**inherited, **(env or {})}
     full_env = {key: value for key, value in merged.items() if value is not None}
     done = subprocess.run(list(args), cwd=cwd, env=full_env, text=True,
                           capture_output=True, timeout=timeout)

@@ -17,12 +17,11 @@ from support import PYTHON_IMAGE, REPO, RUN_ID, run
 
 pytestmark = pytest.mark.e2e
 HADOLINT = shutil.which("hadolint") or str(REPO / ".venv" / "bin" / "hadolint")
-# The bake variables unset, so the file's own defaults are what is checked.
-CLEAN_ENV: dict[str, str | None] = dict.fromkeys(["FLAVOR", "PYTHON_IMAGE", "IMAGE", "PYTHON_VERSION", "TAG", "PLATFORMS"])
 
 
+# run() leaves out the calling shell's build variables: the file's own defaults are what is checked.
 def bake_print(*targets: str, **env: str) -> dict:  # type: ignore[type-arg]
-    done = run("docker", "buildx", "bake", "--print", *targets, cwd=REPO, env={**CLEAN_ENV, **env})
+    done = run("docker", "buildx", "bake", "--print", *targets, cwd=REPO, env=env)
     return json.loads(done.stdout)
 
 
@@ -32,7 +31,7 @@ CANDIDATE_VERSIONS = ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15", "3.
 def supported_versions() -> list[str]:
     """The Python versions the bake file accepts: it is their one home."""
     accepted = [v for v in CANDIDATE_VERSIONS
-                if run("docker", "buildx", "bake", "--print", "base", cwd=REPO, env={**CLEAN_ENV, "PYTHON_VERSION": v},
+                if run("docker", "buildx", "bake", "--print", "base", cwd=REPO, env={"PYTHON_VERSION": v},
                        check=False).returncode == 0]
     return accepted
 
@@ -86,7 +85,7 @@ def test_the_musl_stand_in_flavor_needs_its_image_named(engine: None) -> None:
     target = bake_print("base", FLAVOR="debian-musl", PYTHON_VERSION="3.13",
                         PYTHON_IMAGE="localhost/python:3.13-musl")["target"]["base"]
     assert (target["args"]["DISTRIBUTION"], target["args"]["LIBC"]) == ("debian", "musl")
-    done = run("docker", "buildx", "bake", "--print", "base", cwd=REPO, env={**CLEAN_ENV, "FLAVOR": "debian-musl"}, check=False)
+    done = run("docker", "buildx", "bake", "--print", "base", cwd=REPO, env={"FLAVOR": "debian-musl"}, check=False)
     assert done.returncode != 0
     assert "FLAVOR=debian-musl has no official Python image; set PYTHON_IMAGE" in done.stderr
 
@@ -104,7 +103,7 @@ def test_lock_exports_into_base_image(engine: None) -> None:
     ],
 )
 def test_unsupported_values_fail_with_a_clear_message(engine: None, variable: str, value: str, message: str) -> None:
-    done = run("docker", "buildx", "bake", "--print", "base", cwd=REPO, env={**CLEAN_ENV, variable: value}, check=False)
+    done = run("docker", "buildx", "bake", "--print", "base", cwd=REPO, env={variable: value}, check=False)
     assert done.returncode != 0
     assert message in done.stderr
 
@@ -124,7 +123,7 @@ def test_an_image_that_is_not_what_the_build_was_told_stops_it_before_any_downlo
         registry: str, env: dict[str, str], sentence: str) -> None:
     image = f"{registry}/wheelbase-e2e-{RUN_ID}/mismatch-{env['FLAVOR']}-{env['PYTHON_VERSION']}"
     done = run("docker", "buildx", "bake", "--progress", "plain", "base", "--push", cwd=REPO, check=False,
-               env={**CLEAN_ENV, **env, "IMAGE": image, "PYTHON_IMAGE": PYTHON_IMAGE})
+               env={**env, "IMAGE": image, "PYTHON_IMAGE": PYTHON_IMAGE})
     assert done.returncode != 0
     errors = [line.split(" ", 2)[2] for line in done.stderr.splitlines() if re.match(r"^#\d+ [\d.]+ error: ", line)]
     assert errors == [sentence.format(image=PYTHON_IMAGE)]
