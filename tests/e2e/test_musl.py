@@ -1,17 +1,31 @@
 """The musl half of the Alpine path, on the musl stand-in (CPython built against musl from Debian's
 sources, flavor debian-musl): musllinux wheels fetched for the right tags, stripped and hash-locked,
-installed offline and serving through uvloop and httptools; the runtime built; and a service from
-the template built and run on it. apk is never called: the stand-in's package manager is apt."""
+installed offline and serving through uvloop and httptools; the runtime built; a service from the
+template built and run on it; and what its toolchain can build from sources: a C extension with
+musl-gcc, repaired to a musllinux tag, and a service's sdist-only extra. apk is never called: the
+stand-in's package manager is apt."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from support import REPO, RUN_ID, Published, copy_from_image, publish_wheelhouse, run, start_container, wheelbase
+from support import (
+    REPO,
+    RUN_ID,
+    WHEELBASE,
+    Published,
+    bake_env,
+    copy_from_image,
+    publish_wheelhouse,
+    run,
+    start_container,
+    wheelbase,
+)
 
 pytestmark = pytest.mark.e2e
 MUSL_IMAGE = "localhost/python:3.13-musl"
@@ -51,6 +65,35 @@ def test_the_wheelhouse_holds_musllinux_wheels_that_install_offline_and_serve(
                "--only-binary=:all: -r /wheels/requirements.txt && /venv/bin/python /probe.py")
     assert "probe: HTTP 200" in done.stdout and "'loop': 'uvloop.Loop'" in done.stdout
 
+
+def test_httptools_compiled_with_musl_gcc_is_repaired_to_musllinux_and_serves(registry: str, tmp_path: Path) -> None:
+    """NO_BINARY=httptools on the musl flavor: the toolchain's musl-gcc, musl's libc under its Alpine
+    name, auditwheel's musllinux policy, and the test stage serving through the wheel built here
+    (the build passes only then)."""
+    env = bake_env(f"{registry}/wheelbase-e2e-{RUN_ID}/musl-compiled", FLAVOR="debian-musl", PYTHON_IMAGE=MUSL_IMAGE,
+                   NO_BINARY="httptools")
+    done = run("docker", "buildx", "bake", "base", "--progress", "plain", "--no-cache",
+               "--set", f"base.output=type=local,dest={tmp_path}", cwd=REPO, env=env)
+    assert re.search(r"apt-get install .*musl-tools", done.stderr), "the toolchain did not install musl-gcc"
+    # Linked against musl (glibc's would be libc.so.6), renamed as Alpine names it, then repaired.
+    assert re.search(r"wheels: httptools-\S+-linux_x86_64\.whl links libc\.so, .* renamed libc\.musl-x86_64\.so\.1", done.stderr)
+    assert re.search(r"wheels: repairing httptools-\S+-linux_x86_64\.whl", done.stderr)
+    (wheel,) = (tmp_path / "wheels").glob("httptools-*.whl")
+    assert re.search(r"-cp313-cp313-musllinux_1_\d_x86_64\.whl$", wheel.name), wheel.name
+    built = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert f"--hash=sha256:{built}" in (tmp_path / "wheels" / "requirements.txt").read_text()
+    assert built not in (REPO / "base-image" / "requirements.txt").read_text()
+
+
+def test_an_sdist_only_extra_builds_into_a_musl_service(musl_wheelhouse: Published, tmp_path: Path) -> None:
+    wheelbase("new", "Musl Docopt", "--output-dir", str(tmp_path), "--base", musl_wheelhouse.ref)
+    service = tmp_path / "musl-docopt"
+    (service / "requirements.in").write_text("docopt\n")  # published as an sdist only
+    run(WHEELBASE, "lock", str(service))
+    run("docker", "buildx", "bake", "image", cwd=service, env={"IMAGE": f"musl-docopt-{RUN_ID}"})
+    done = run("docker", "run", "--rm", "--network", "none", "--user", "10001:10001", f"musl-docopt-{RUN_ID}:dev",
+               "python", "-c", "import docopt, sys; print('imported', docopt.__version__, sys.implementation._multiarch)")
+    assert done.stdout.strip().startswith("imported ") and done.stdout.strip().endswith("x86_64-linux-musl")
 
 
 def test_a_service_on_the_musl_runtime_answers_as_uid_10001(musl_wheelhouse: Published, tmp_path: Path,
