@@ -201,6 +201,8 @@ target "lock" {
   inherits  = ["_common"]
   target    = "lock"
   args      = { UPGRADE = UPGRADE }
+  # An upgrade resolves anew each time, never a layer-cache hit handing back the last one's pins.
+  no-cache-filter = UPGRADE == "true" ? ["lock-resolve"] : []
   platforms = []
   output    = ["type=local,dest=base-image"]
 }

@@ -68,7 +68,7 @@ def lock(path: Path, *, upgrade: bool = False, no_cache: bool = False,
             ensure_writable(existing)
     before = {p: read_bytes(p) if p.exists() else b"" for p in locks}
     with tempfile.TemporaryDirectory(prefix="wheelbase-lock-") as scratch:
-        overrides = [f"lock.output=type=local,dest={scratch}", *(["lock.args.UPGRADE=true"] if upgrade else [])]
+        overrides = [f"lock.output=type=local,dest={scratch}"]
 
         def relay(line: str) -> None:
             found = _PROGRESS.match(line)
@@ -76,8 +76,9 @@ def lock(path: Path, *, upgrade: bool = False, no_cache: bool = False,
                 progress(found.group(1))
 
         try:
+            # UPGRADE is the bake file's variable: it also keeps the resolve step out of the layer cache.
             engine.bake(["lock"], cwd=folder, extra=["--progress", "plain", *(["--no-cache"] if no_cache else [])],
-                        overrides=overrides, on_line=relay)
+                        overrides=overrides, env={"UPGRADE": "true" if upgrade else "false"}, on_line=relay)
         except EngineError as exc:
             for reason in _REASONS:
                 found = reason.search(exc.output)
