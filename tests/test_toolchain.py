@@ -50,12 +50,15 @@ def fake_bin(folder: Path, name: str, output: str) -> None:
 
 def dry_run(tmp_path: Path, script: str, *args: str, machine: str = "x86_64", has_headers: bool = True,
             libc: str = "glibc") -> tuple[list[str], str]:
-    """(the commands the script would run, what it prints); `uname -m` and Python.h as given."""
+    """(the commands the script would run, what it prints); `uname -m`, Python.h and the
+    interpreter's libc as given."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     fake_bin(bin_dir, "uname", machine)
-    fake_bin(bin_dir, "python", str(has_headers))
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "TOOLCHAIN_DRY_RUN": "1", "LIBC": libc}
+    python = bin_dir / "python"  # answers what the scripts ask: Python.h, and the libc when asked
+    python.write_text(f'#!/bin/sh\ncase "$*" in *MULTIARCH*) echo "{has_headers} {libc}" ;; *) echo "{has_headers}" ;; esac\n')
+    python.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "TOOLCHAIN_DRY_RUN": "1"}
     done = subprocess.run(["sh", str(TOOLCHAIN / f"{script}.sh"), *args], env=env, capture_output=True, text=True, check=True)
     return done.stderr.splitlines(), done.stdout.strip()
 

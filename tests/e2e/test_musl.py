@@ -85,15 +85,25 @@ def test_httptools_compiled_with_musl_gcc_is_repaired_to_musllinux_and_serves(re
     assert built not in (REPO / "base-image" / "requirements.txt").read_text()
 
 
-def test_an_sdist_only_extra_builds_into_a_musl_service(musl_wheelhouse: Published, tmp_path: Path) -> None:
-    wheelbase("new", "Musl Docopt", "--output-dir", str(tmp_path), "--base", musl_wheelhouse.ref)
-    service = tmp_path / "musl-docopt"
-    (service / "requirements.in").write_text("docopt\n")  # published as an sdist only
+def test_sdist_only_extras_pure_and_c_build_into_a_musl_service(musl_wheelhouse: Published, tmp_path: Path) -> None:
+    """docopt (pure Python) and crcmod (a C extension) publish sdists only: the service's
+    extras-wheels stage compiles crcmod with musl-gcc and repairs it to musllinux."""
+    wheelbase("new", "Musl Sdists", "--output-dir", str(tmp_path), "--base", musl_wheelhouse.ref)
+    service = tmp_path / "musl-sdists"
+    (service / "requirements.in").write_text("docopt\ncrcmod\n")
     run(WHEELBASE, "lock", str(service))
-    run("docker", "buildx", "bake", "image", cwd=service, env={"IMAGE": f"musl-docopt-{RUN_ID}"})
-    done = run("docker", "run", "--rm", "--network", "none", "--user", "10001:10001", f"musl-docopt-{RUN_ID}:dev",
-               "python", "-c", "import docopt, sys; print('imported', docopt.__version__, sys.implementation._multiarch)")
-    assert done.stdout.strip().startswith("imported ") and done.stdout.strip().endswith("x86_64-linux-musl")
+    built = run("docker", "buildx", "bake", "--progress", "plain", "image", "--no-cache", cwd=service,
+                env={"IMAGE": f"musl-sdists-{RUN_ID}"})
+    assert re.search(r"wheels: repairing crcmod-\S+-linux_x86_64\.whl", built.stderr)
+    done = run("docker", "run", "--rm", "--network", "none", "--user", "10001:10001", f"musl-sdists-{RUN_ID}:dev",
+               "python", "-c", "import crcmod, crcmod._crcfunext as c, docopt, sys; "
+               "print(docopt.__version__, crcmod._usingExtension, c.__file__, sys.implementation._multiarch)")
+    version, compiled, module, multiarch = done.stdout.split()
+    assert compiled == "True" and module.endswith("-x86_64-linux-musl.so") and multiarch == "x86_64-linux-musl"
+    image = f"musl-sdists-{RUN_ID}:dev"
+    found = run("docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
+                "command -v gcc cc apt-get apk pip; find / -xdev -name '*.whl' 2>/dev/null; true").stdout
+    assert found.strip() == "", found
 
 
 def test_a_service_on_the_musl_runtime_answers_as_uid_10001(musl_wheelhouse: Published, tmp_path: Path,
