@@ -27,7 +27,7 @@ variable "FLAVOR" {
 }
 
 # One of PYTHON_VERSIONS below: by default the newest CPython for which every locked package
-# ships wheels for linux/amd64 and linux/arm64 (tests/e2e/test_lock_wheels.py checks each).
+# ships wheels for linux/amd64 and linux/arm64 (tests/e2e/test_bake_definition.py checks each).
 variable "PYTHON_VERSION" {
   default = "3.15"
 }
@@ -54,7 +54,7 @@ variable "NO_BINARY" {
   default = ""
 }
 
-# Strip debug symbols from extension modules (uvloop's shrinks from 19 MB to 2.6 MB on glibc).
+# Strip debug symbols from extension modules (uvloop's wheel shrinks from 4.5 MB to 0.8 MB).
 variable "STRIP" {
   default = "true"
 }

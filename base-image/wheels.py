@@ -1,7 +1,7 @@
 """Wheels for a hash-locked set of requirements: binary wheels where they exist, the rest compiled.
 
-Used by the wheelhouse build (wheelhouse.py) and, as an identical copy, by a service's `compiled`
-stage (consumer-template/.../docker/wheels.py; tests/test_template_copies.py holds them equal).
+Used by the wheelhouse build (wheelhouse.py) and, as an identical copy, by a service's
+`extras-wheels` stage (consumer-template/.../docker/wheels.py; tests/test_template_copies.py holds them equal).
 Runs under a Python that has the hash-locked `packaging`, `wheel` and `auditwheel` (the build's
 tools venv). Settings come from the environment: DISTRIBUTION, NO_BINARY, STRIP.
 

@@ -150,9 +150,10 @@ def test_the_publish_bake_steps_as_bake_action_runs_them(engine: None, private: 
     private ones; now it is attested beside the image, where it changes no digest)."""
     job = workflow(PUBLISH)["jobs"]["build"]
     image = "ghcr.io/acme/wheelhouse"
-    values = {"matrix.platform": "linux/arm64", "matrix.flavor": "alpine", "env.IMAGE": image}
+    values = {"matrix.platform": "linux/arm64", "matrix.flavor": "alpine", "env.IMAGE": image,
+              "github.server_url": "https://github.com", "github.repository": "acme/wheelbase"}
     env = {"PATH": os.environ["PATH"], "FLAVOR": "alpine", "IMAGE": image, "PYTHON_IMAGE": f"python:3.15-alpine@{DIGEST}",
-           "SOURCE_DATE_EPOCH": "1764000000", "REVISION": "0" * 40}
+           "SOURCE_DATE_EPOCH": "1764000000", "REVISION": "0" * 40, "SOURCE_URL": expand(job["env"]["SOURCE_URL"], values)}
     for step in steps_using(job, "docker/bake-action"):
         step = {**step, "with": {k: expand(v, values) if isinstance(v, str) else v for k, v in step["with"].items()}}
         printed = json.loads(subprocess.run(["docker", "buildx", *bake_action_argv(step, {"target": {}}, private)[:-1],
@@ -167,6 +168,7 @@ def test_the_publish_bake_steps_as_bake_action_runs_them(engine: None, private: 
             # buildx 0.13 prints an attest as a string, 0.20 and later as its fields
             assert target["attest"] in (["type=provenance,disabled=true"], [{"type": "provenance", "disabled": "true"}])
             assert target["args"]["PYTHON_IMAGE"] == f"python:3.15-alpine@{DIGEST}"
+            assert target["labels"]["org.opencontainers.image.source"] == "https://github.com/acme/wheelbase"  # this repository
             if step.get("id") == "bake":
                 assert "tags" not in target or target["tags"] == []
                 (output,) = target["output"]
