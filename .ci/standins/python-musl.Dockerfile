@@ -67,12 +67,12 @@ RUN cd /sources/Python-* \
     /usr/local/bin/python3 -c "import ssl, zlib, sys; print(sys.version, ssl.OPENSSL_VERSION)"
 
 # The image: Debian's userland with musl's loader, CA certificates and the musl CPython in /usr/local.
-# No compiler and no Debian Python; apt stays, as in the official Debian-based images. glibc's
-# programs (apt) do not look in /usr/local/lib, whose libraries are musl's.
+# No compiler and no Debian Python; apt stays, with its caches emptied, as in the official
+# Debian-based images. glibc's programs (apt) do not look in /usr/local/lib, whose libraries are musl's.
 FROM ${DEBIAN_IMAGE} AS python-musl
 RUN apt-get update -qq \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends musl ca-certificates >/dev/null \
-    && rm -rf /var/lib/apt/lists/* \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* \
     && rm -f /etc/ld.so.conf.d/libc.conf && ldconfig \
     && printf 'VARIANT="musl CPython stand-in built from Debian sources (wheelbase)"\nVARIANT_ID=musl\n' >> /usr/lib/os-release
 COPY --from=build /usr/local /usr/local
