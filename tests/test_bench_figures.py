@@ -41,6 +41,18 @@ def test_table_lists_every_figure_with_its_verdict() -> None:
     assert "| cpu | x |" in rows
 
 
+def test_hand_written_notes_survive_a_new_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from wheelbase.bench.report import NOTES, kept_notes
+
+    earlier = tmp_path / "benchmarks.md"
+    earlier.write_text(markdown([figure([2.0], [4.0], "ratio<=", 0.25)], {"runs": "5"}, "## Why\n\nbecause\n"))
+    notes = kept_notes(earlier)
+    assert notes == "## Why\n\nbecause"
+    again = markdown([figure([3.0], [4.0], "ratio<=", 0.25)], {"runs": "1"}, notes)
+    assert again.endswith(f"{NOTES}\n\n## Why\n\nbecause\n") and "| 3 s |" in again
+    assert kept_notes(tmp_path / "none.md") == ""
+
+
 def test_readme_table_is_replaced_between_its_markers_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from wheelbase.bench.report import README_END, README_START, update_readme
 

@@ -34,7 +34,16 @@ def table(figures: Sequence[Figure]) -> list[str]:
     return rows
 
 
-def markdown(figures: Sequence[Figure], machine: Mapping[str, str]) -> str:
+NOTES = "<!-- notes: written by hand below this line; wheelbase bench keeps them -->"
+
+
+def kept_notes(existing: Path) -> str:
+    """What stands below NOTES in an earlier benchmarks.md: the reasons behind the figures."""
+    text = existing.read_text() if existing.is_file() else ""
+    return text.split(NOTES, 1)[1].strip("\n") if NOTES in text else ""
+
+
+def markdown(figures: Sequence[Figure], machine: Mapping[str, str], notes: str = "") -> str:
     rows = [
         "# Benchmarks",
         "",
@@ -45,6 +54,7 @@ def markdown(figures: Sequence[Figure], machine: Mapping[str, str]) -> str:
     ]
     rows += ["", "Runs per measurement: " + machine.get("runs", "?"), "", "| machine | |", "|---|---|"]
     rows += [f"| {key} | {value} |" for key, value in machine.items() if key != "runs"]
+    rows += ["", NOTES, "", notes] if notes else ["", NOTES]
     return "\n".join(rows) + "\n"
 
 
