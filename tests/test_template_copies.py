@@ -79,7 +79,8 @@ def test_the_slug_is_the_clis() -> None:
 
 
 def test_the_guards_libc_rule_is_the_base_images() -> None:
-    """Both decide musl from sysconfig's MULTIARCH, the interpreter's own triplet."""
-    rule = re.compile(r'"musl" if \(sysconfig\.get_config_var\("MULTIARCH"\) or ""\)\.endswith\("musl"\) else "glibc"')
-    assert rule.search((SERVICE / "docker" / "guard.py").read_text())
-    assert rule.search((REPO / "base-image" / "Dockerfile").read_text())
+    """The guard, the base image's check and the toolchain decide musl alike: from the interpreter's
+    own triplet (sys.implementation, the value sysconfig calls MULTIARCH, without loading sysconfig)."""
+    rule = re.compile(r'"musl" if getattr\(sys\.implementation, "_multiarch", ""\)\.endswith\("musl"\) else "glibc"')
+    for path in (SERVICE / "docker" / "guard.py", REPO / "base-image" / "Dockerfile", REPO / "base-image" / "toolchain" / "debian.sh"):
+        assert rule.search(path.read_text()), path

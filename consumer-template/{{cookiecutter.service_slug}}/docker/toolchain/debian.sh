@@ -1,7 +1,7 @@
 #!/bin/sh
 # Debian's distribution-specific steps (apt). Run with TOOLCHAIN_DRY_RUN=1 it prints instead of
 # installing (tests/test_toolchain.py). On a musl CPython (the debian-musl flavor: musl on a
-# Debian userland) it compiles with musl-gcc, which the interpreter's sysconfig names.
+# Debian userland) it compiles with musl-gcc, which the interpreter's own triplet names.
 #   strip [MACHINE]     binutils for MACHINE's binaries (a cross one when it is not this machine's);
 #                       prints the strip command to use
 #   compile [PACKAGE]   a C toolchain, plus the system packages a build needs (Debian's names)
@@ -29,7 +29,7 @@ case "${1:-}" in
     compile)
         shift
         # The interpreter the wheels are for says whether it has Python.h and which libc it is on.
-        facts=$(python -c 'import os, sysconfig; print(os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")), "musl" if (sysconfig.get_config_var("MULTIARCH") or "").endswith("musl") else "glibc")')
+        facts=$(python -c 'import os, sys, sysconfig; print(os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")), "musl" if getattr(sys.implementation, "_multiarch", "").endswith("musl") else "glibc")')
         headers=${facts% *}; libc=${facts#* }
         if [ "$libc" = musl ]; then
             set -- gcc musl-dev musl-tools make "$@"
