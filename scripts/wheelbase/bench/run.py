@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..layout import REPO
 from . import docker as engine
-from . import loops, report, service, wheelhouse
+from . import load, loops, report, service, wheelhouse
 from .figures import Figure
 from .measure import Stack, publish
 
@@ -65,7 +65,7 @@ def run(*, quick: bool, out_dir: Path) -> int:
             lambda: service.rebuild_after_edit(standard),
             lambda: service.sizes(standard, own),
             lambda: service.startup(standard),
-            lambda: service.throughput(standard, seconds=3 if quick else 10),
+            lambda: load.throughput(standard, seconds=3 if quick else 10),
             lambda: loops.edit_to_served(standard),
             lambda: loops.locks(standard),
             lambda: service.compiled_extras(standard),
@@ -76,7 +76,7 @@ def run(*, quick: bool, out_dir: Path) -> int:
             record(step())
         publish(musl)
         for step in [lambda: service.service_builds(musl, with_uv=False, own_image=None), lambda: service.sizes(musl, None),
-                     lambda: service.startup(musl), lambda: service.throughput(musl, seconds=3 if quick else 10)]:
+                     lambda: service.startup(musl), lambda: load.throughput(musl, seconds=3 if quick else 10)]:
             record(step())
         machine = _machine(runs, quick)
     out_dir.mkdir(parents=True, exist_ok=True)
