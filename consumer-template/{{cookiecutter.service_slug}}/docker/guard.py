@@ -22,7 +22,7 @@ Every build of a service runs --image and --extras, so they start Python with no
 sys: the interpreter's facts come from sys.implementation and os.uname, the wheelhouse's from the
 name of the file it writes in /wheels/fits/ (wheelhouse.json is parsed only to explain a mismatch,
 or for a wheelhouse without that folder), and an empty requirements.txt is read without a parser.
-Here that is 10 ms per guard run instead of 27.
+Measured in the runtime: 12 ms per guard run, against 33 before and 11 for Python's own start.
 """
 
 import os
