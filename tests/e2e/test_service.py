@@ -201,6 +201,26 @@ def test_python_mismatch_fails_early_naming_both(service: Path, variable: str, t
     assert PYTHON_IMAGE in message
 
 
+def test_the_guards_run_again_only_when_their_inputs_change(service: Path) -> None:
+    """The `checked` step is a cache hit after edits to the app or to the other build scripts, and
+    runs again when requirements.txt changes (whose lines it reads)."""
+    def checked_step(output: str) -> str:
+        number = re.search(r"^(#\d+) \[checked 1/1\] RUN", output, re.MULTILINE)
+        assert number, output
+        return "\n".join(line for line in output.splitlines() if line.startswith(number.group(1) + " "))
+
+    bake(service, "image", IMAGE=f"guard-cache-{RUN_ID}")
+    for edited in ("app/main.py", "docker/wheels.py", "docker/lock.sh"):
+        with (service / edited).open("a") as file:
+            file.write("\n# an edit\n")
+    after_edits = checked_step(bake(service, "image", IMAGE=f"guard-cache-{RUN_ID}").stderr)
+    assert "CACHED" in after_edits, after_edits
+    with (service / "requirements.txt").open("a") as file:
+        file.write("# a comment: the file changed, so the guard reads it again\n")
+    after_lock = checked_step(bake(service, "image", IMAGE=f"guard-cache-{RUN_ID}").stderr)
+    assert "CACHED" not in after_lock and "requirements.txt: nothing listed" in after_lock, after_lock
+
+
 def test_extra_conflicting_with_the_wheelhouse_fails_naming_both_versions(service: Path, wheelhouse: Published) -> None:
     shared = dict(re.findall(r"^([a-z0-9-]+)==(\S+)", (REPO / "base-image" / "requirements.txt").read_text(), re.MULTILINE))
     with (service / "requirements.txt").open("a") as lock:
