@@ -2,11 +2,11 @@
 # .ci/provision builds from Debian packages (this kind of machine reaches neither Docker Hub nor
 # Alpine's mirrors). On a connected machine, `docker buildx bake base` builds the alpine default.
 
-STANDIN_PYTHON_IMAGE := localhost/python:3.13-slim-trixie
+include .ci/standins.env
 export FLAVOR ?= debian
 export PYTHON_IMAGE ?= $(STANDIN_PYTHON_IMAGE)
 export IMAGE ?= localhost:5000/wheelbase/wheelhouse
-export PYTHON_VERSION ?= 3.13
+export PYTHON_VERSION ?= $(STANDIN_PYTHON_VERSION)
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 export REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
@@ -43,11 +43,10 @@ test: setup-tests
 bench: setup-tests
 	.venv/bin/wheelbase bench $(BENCH_ARGS)
 
-# Re-lock the tools the stages install, hash-checked: pip-tools for the lock stages (the template
-# carries a copy), packaging and wheel for fetch and build.
+# Re-lock the tools the stages install, hash-checked: pip-tools for the lock stages (build/, shipped
+# in the wheelhouse for services' locks too), and what fetch and build run under (tools.txt).
 lock-tools: setup-tests
-	cd base-image && for tools in lock-tools tools; do \
+	cd base-image && for tools in build/lock-tools tools; do \
 		CUSTOM_COMPILE_COMMAND="make lock-tools" ../.venv/bin/pip-compile --quiet --generate-hashes \
-			--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links -o $$tools.txt $$tools.in || exit 1; \
+			--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links -o $$tools.txt $$(basename $$tools).in || exit 1; \
 	done
-	cp base-image/lock-tools.txt "consumer-template/{{cookiecutter.service_slug}}/docker/lock-tools.txt"

@@ -9,7 +9,8 @@
 #
 # Tags: IMAGE:py<PYTHON_VERSION>-<FLAVOR> moves with every publish; with TAG set, the release
 # also gets the immutable IMAGE:<TAG>-py<PYTHON_VERSION>-<FLAVOR>. The runtime takes the same
-# tags with a -runtime suffix. Services pin both, tag and digest (see `wheelbase pin`).
+# tags with runtime_suffix() appended, which both images carry as a label, so a tool finds a
+# wheelhouse's runtime without knowing the rule. Services pin both, tag and digest (see `wheelbase pin`).
 
 # Repository the wheelhouse is tagged and pushed as (lower-cased: registries want it so).
 variable "IMAGE" {
@@ -125,6 +126,23 @@ function "python_image" {
     : fail("FLAVOR=${FLAVOR} has no official Python image; set PYTHON_IMAGE (for example localhost/python:3.13-musl)"))
 }
 
+# The interface a wheelhouse's build steps (/wheels/build/step.py) and its runtime's serving
+# commands (wheelbase-serve, wheelbase-health) speak to a service's Dockerfile, which declares the
+# one it was written for (ARG WHEELBASE_INTERFACE): a service builds on any release of its interface,
+# and a release of another stops its first step naming both. Raised only when a release changes a
+# step, its arguments or paths, or a serving command or setting, incompatibly. A function, not a
+# variable: no build chooses it.
+function "interface" {
+  params = []
+  result = "1"
+}
+
+# What the runtime's tags add to the wheelhouse's.
+function "runtime_suffix" {
+  params = []
+  result = "-runtime"
+}
+
 function "tags" {
   params = [suffix]
   result = concat(
@@ -153,6 +171,7 @@ target "_common" {
     NO_BINARY      = NO_BINARY
     STRIP          = STRIP
     REVISION       = REVISION
+    WHEELBASE_INTERFACE = interface()
   }
   # Labels of both published images, from inputs only (the commit, its time, the Python image),
   # so a publish that changes nothing gives the same digests. The Dockerfile adds their titles.
@@ -163,6 +182,8 @@ target "_common" {
     "dev.wheelbase.flavor"              = FLAVOR
     "dev.wheelbase.python.version"      = PYTHON_VERSION
     "dev.wheelbase.python.image"        = python_image()
+    "dev.wheelbase.interface"           = interface()
+    "dev.wheelbase.runtime.tag-suffix"  = runtime_suffix()
   }
   secret = concat(
     PIP_CERT != "" ? ["id=pip_cert,src=${PIP_CERT}"] : [],
@@ -181,12 +202,12 @@ target "base" {
   tags     = tags("")
 }
 
-# The shared runtime: the Python image plus /opt/venv with the stack, no pip, no package manager.
-# Its tags are the wheelhouse's plus this suffix (scripts/wheelbase/release.py RUNTIME_SUFFIX).
+# The shared runtime: the Python image plus /opt/venv with the stack and wheelbase-serve, no pip,
+# no package manager.
 target "runtime" {
   inherits = ["_common"]
   target   = "runtime"
-  tags     = tags("-runtime")
+  tags     = tags(runtime_suffix())
 }
 
 # Install and serve from the wheels without keeping an image.

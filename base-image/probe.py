@@ -1,14 +1,17 @@
-"""Proves an installed wheelhouse serves: uvicorn with --loop uvloop --http httptools answers 200.
+"""Proves an installed wheelhouse serves as services will: `wheelbase-serve` (uvicorn with uvloop
+and the bounded httptools protocol) answers 200, and `wheelbase-health` says so.
 
-Run as a script, it starts uvicorn on a free loopback port with this module's app, asks it which
-event loop and HTTP protocol served the request, and exits non-zero unless they are uvloop and
-httptools. Imported by uvicorn, it is that app.
+Run as a script, it starts wheelbase-serve from this Python's environment on a free loopback port
+with this module's app, asks it which event loop and HTTP protocol served the request, and exits
+non-zero unless they are uvloop and the bounded httptools protocol and the health check passes.
+Imported by uvicorn, it is that app.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -25,6 +28,7 @@ app = FastAPI()
 async def which_stack() -> dict[str, object]:
     loop = asyncio.get_running_loop()
     http = sorted(name for name in sys.modules if name.startswith("uvicorn.protocols.http.") and "_impl" in name)
+    http += sorted(name for name in sys.modules if name.startswith("wheelbase_serve.protocol"))
     return {"loop": f"{type(loop).__module__}.{type(loop).__name__}", "http": http}
 
 
@@ -37,10 +41,9 @@ def free_port() -> int:
 def main() -> int:
     port = free_port()
     here = Path(__file__).resolve()
-    server = subprocess.Popen([
-        sys.executable, "-m", "uvicorn", f"{here.stem}:app", "--app-dir", str(here.parent),
-        "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-    ])
+    commands = Path(sys.executable).parent
+    settings = {**os.environ, "APP_MODULE": f"{here.stem}:app", "HOST": "127.0.0.1", "PORT": str(port), "HEALTH_PATH": "/"}
+    server = subprocess.Popen([str(commands / "wheelbase-serve")], cwd=here.parent, env=settings)
     try:
         deadline = time.monotonic() + 120  # generous: under QEMU, importing the stack takes tens of seconds
         while True:
@@ -53,14 +56,17 @@ def main() -> int:
                     print("probe: uvicorn did not answer", file=sys.stderr)
                     return 1
                 time.sleep(0.1)
+        healthy = subprocess.run([str(commands / "wheelbase-health")], env=settings, check=False).returncode == 0
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print(f"probe: HTTP {status} {body}")
-    served = status == 200 and body["loop"].startswith("uvloop") and body["http"] == ["uvicorn.protocols.http.httptools_impl"]
-    if not served:
-        print("probe: expected HTTP 200 served by uvloop and httptools", file=sys.stderr)
-    return 0 if served else 1
+    print(f"probe: HTTP {status} {body}, wheelbase-health {'passed' if healthy else 'failed'}")
+    served = status == 200 and body["loop"].startswith("uvloop") and body["http"] == [
+        "uvicorn.protocols.http.httptools_impl", "wheelbase_serve.protocol"]
+    if not served or not healthy:
+        print("probe: expected HTTP 200 served by uvloop and the bounded httptools protocol, and a passing health check",
+              file=sys.stderr)
+    return 0 if served and healthy else 1
 
 
 if __name__ == "__main__":

@@ -17,10 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wheelbase.layout import standins
+
 REPO = Path(__file__).resolve().parents[1]
 REGISTRY = os.environ.get("WHEELBASE_TEST_REGISTRY", "localhost:5000")
-PYTHON_IMAGE = os.environ.get("WHEELBASE_TEST_PYTHON_IMAGE", "localhost/python:3.13-slim-trixie")
-OTHER_PYTHON_IMAGE = os.environ.get("WHEELBASE_TEST_OTHER_PYTHON_IMAGE", "localhost/python:3.11-slim-bookworm")
+STANDINS = standins()  # .ci/standins.env: the images .ci/provision builds
+PYTHON_VERSION = STANDINS["STANDIN_PYTHON_VERSION"]
+PYTHON_IMAGE = os.environ.get("WHEELBASE_TEST_PYTHON_IMAGE", STANDINS["STANDIN_PYTHON_IMAGE"])
+OTHER_PYTHON_IMAGE = os.environ.get("WHEELBASE_TEST_OTHER_PYTHON_IMAGE", STANDINS["STANDIN_OTHER_PYTHON_IMAGE"])
+MUSL_PYTHON_IMAGE = STANDINS["STANDIN_MUSL_PYTHON_IMAGE"]
+MULTI_PYTHON_IMAGE = STANDINS["STANDIN_MULTI_PYTHON_IMAGE"]
 WHEELBASE = str(REPO / ".venv" / "bin" / "wheelbase") if (REPO / ".venv" / "bin" / "wheelbase").exists() else "wheelbase"
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -104,7 +110,7 @@ class Published:
 
 
 def bake_env(image: str, **extra: str) -> dict[str, str]:
-    return {"IMAGE": image, "FLAVOR": "debian", "PYTHON_VERSION": "3.13", "PYTHON_IMAGE": PYTHON_IMAGE, **extra}
+    return {"IMAGE": image, "FLAVOR": "debian", "PYTHON_VERSION": PYTHON_VERSION, "PYTHON_IMAGE": PYTHON_IMAGE, **extra}
 
 
 def release_tags(env: Mapping[str, str]) -> tuple[str, str]:

@@ -1,19 +1,22 @@
-"""The guard every service build runs (docker/guard.py): what --image and --extras decide, and
-that a build without extras pays only for os and sys. Each case runs the guard in a fresh
-interpreter (-I -S: nothing imported that the guard itself does not import) against a wheelhouse
-folder made here; the e2e tests run it inside real images."""
+"""The guard every service build runs (base-image/build/guard.py, shipped as /wheels/build/guard.py
+and run by `step.py check`): what --image and --extras decide, and that a build without extras
+pays only for os and sys. Each case runs the step in a fresh interpreter (-I -S: nothing imported
+that the step itself does not import) from a wheelhouse folder made here, with build/ in it as the
+wheelhouse ships it; the e2e tests run it inside real images."""
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-GUARD = Path(__file__).resolve().parents[1] / "consumer-template" / "{{cookiecutter.service_slug}}" / "docker" / "guard.py"
+BUILD = Path(__file__).resolve().parents[1] / "base-image" / "build"
 # What the guard may not load for --image and --extras on a matching image and an empty requirements.txt.
 SLOW_MODULES = ("json", "re", "hashlib", "pathlib", "sysconfig", "platform")
 SERIES = "{}.{}".format(*sys.version_info[:2])
@@ -24,7 +27,8 @@ def wheelhouse(folder: Path, *, series: str = SERIES, libc: str = LIBC, machine:
                fits: bool = True) -> Path:
     """A /wheels with the facts guard.py reads: wheelhouse.json and, unless fits=False (a wheelhouse
     built before fits/ existed), its fits/ file."""
-    folder.mkdir()
+    shutil.copytree(BUILD, folder / "build")
+    (folder / "build" / "INTERFACE").write_text("1\n")
     facts = {"python_series": series, "libc": libc, "machine": machine, "python_image": "python:x", "flavor": "debian"}
     (folder / "wheelhouse.json").write_text(json.dumps(facts))
     if fits:
@@ -34,11 +38,14 @@ def wheelhouse(folder: Path, *, series: str = SERIES, libc: str = LIBC, machine:
 
 
 def guard(wheels: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """guard.py's main(args) with WHEELS pointed at `wheels`; prints the slow modules it loaded last."""
-    program = (f"import sys; sys.path.insert(0, {str(GUARD.parent)!r}); import guard; guard.WHEELS = {str(wheels)!r}\n"
-               f"try:\n    guard.main({list(args)!r})\n"
+    """`step.py check ARGS` from the wheelhouse folder, as a service's Dockerfile runs it (its stage
+    declares interface 1); prints the slow modules it loaded last."""
+    build = str(wheels / "build")
+    program = (f"import sys; sys.path.insert(0, {build!r}); import step\n"
+               f"try:\n    step.main(['check', *{list(args)!r}])\n"
                f"finally:\n    print('loaded:', [m for m in {SLOW_MODULES!r} if m in sys.modules])")
-    return subprocess.run([sys.executable, "-I", "-S", "-c", program], capture_output=True, text=True, check=False)
+    return subprocess.run([sys.executable, "-I", "-S", "-c", program], capture_output=True, text=True, check=False,
+                          env={**os.environ, "WHEELBASE_INTERFACE": "1"})
 
 
 def loaded(done: subprocess.CompletedProcess[str]) -> list[str]:

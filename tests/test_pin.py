@@ -13,11 +13,13 @@ OLD = "sha256:" + "1" * 64
 NEW = "sha256:" + "2" * 64
 OTHER = "sha256:" + "3" * 64
 LABELS = {"dev.wheelbase.flavor": "debian", "dev.wheelbase.python.version": "3.13",
-          "dev.wheelbase.python.image": "python:3.13-slim-trixie"}
+          "dev.wheelbase.python.image": "python:3.13-slim-trixie", "dev.wheelbase.interface": "1",
+          "dev.wheelbase.runtime.tag-suffix": "-runtime"}
 DOCKERFILE = f"""\
 ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{OLD}
 ARG RUNTIME_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian-runtime@{OLD}
 ARG PYTHON_IMAGE=localhost/python:3.13-slim-trixie
+ARG WHEELBASE_INTERFACE=1
 FROM ${{BASE_IMAGE}} AS wheelhouse
 """
 
@@ -33,7 +35,7 @@ class Registry:
 
     def __call__(self, ref: ImageRef) -> RemoteImage:
         self.asked.append(str(ref))
-        is_runtime = ref.tag is not None and ref.tag.endswith("-runtime")
+        is_runtime = ref.tag is not None and ref.tag.endswith(self.labels.get("dev.wheelbase.runtime.tag-suffix", "-runtime"))
         labels = self.runtime_labels if is_runtime and self.runtime_labels else self.labels
         platforms = {"linux/amd64": labels, "linux/arm64": self.arm64_labels or labels}
         return RemoteImage(ref, self.by_tag.get(ref.tag or "", self.digest), platforms)
@@ -156,3 +158,45 @@ def test_an_edit_made_while_the_registry_answers_is_kept(tmp_path: Path) -> None
     with pytest.raises(Exception, match="changed while wheelbase was running"):
         pin([folder], None, inspect=slow_registry, out=lambda line: None)
     assert (folder / "Dockerfile").read_text().endswith("# saved by hand while pin waited\n")
+
+
+def test_the_runtime_is_found_by_the_suffix_the_wheelhouse_labels(tmp_path: Path) -> None:
+    """The tag rule lives in the bake file; the CLI reads it from the wheelhouse's label, not from its own code."""
+    registry = Registry(labels={**LABELS, "dev.wheelbase.runtime.tag-suffix": "-serving"})
+    (change,) = plan([service(tmp_path)], None, registry)
+    assert registry.asked[1] == "localhost:5000/w/wheelhouse:py3.13-debian-serving"
+    assert f"ARG RUNTIME_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian-serving@{NEW}" in change.text
+
+
+def test_a_wheelhouse_of_another_interface_is_refused_naming_both(tmp_path: Path) -> None:
+    with pytest.raises(CompatibilityError) as failed:
+        pin([service(tmp_path)], None, inspect=Registry(labels={**LABELS, "dev.wheelbase.interface": "2"}), out=lambda line: None)
+    assert str(failed.value) == (f"{tmp_path / 'Dockerfile'} speaks wheelbase interface 1 (ARG WHEELBASE_INTERFACE), but "
+                                 "localhost:5000/w/wheelhouse:py3.13-debian speaks interface 2; run `cruft update` to take the "
+                                 "template's Dockerfile for interface 2, or pin a release of interface 1; nothing was written")
+    assert (tmp_path / "Dockerfile").read_text() == DOCKERFILE
+
+
+def test_a_wheelhouse_from_before_the_interface_is_refused_for_a_service_that_needs_one(tmp_path: Path) -> None:
+    labels = {key: value for key, value in LABELS.items() if key != "dev.wheelbase.interface"}
+    with pytest.raises(CompatibilityError, match="was published before wheelhouses shipped their build steps"):
+        plan([service(tmp_path, DOCKERFILE.replace("-runtime@", "-x@").replace("ARG RUNTIME_IMAGE", "ARG OTHER"))], None,
+             Registry(labels=labels))
+
+
+def test_a_service_made_before_the_interface_is_pinned_and_told_how_to_move(tmp_path: Path) -> None:
+    """Its own copies of the build scripts still work with a current wheelhouse; one note says what to run."""
+    old_service = DOCKERFILE.replace("ARG WHEELBASE_INTERFACE=1\n", "")
+    notes: list[str] = []
+    assert pin([service(tmp_path, old_service)], None, inspect=Registry(), out=lambda line: None, warn=notes.append) == 0
+    assert notes == [f"wheelbase: note: {tmp_path / 'Dockerfile'} runs its own copies of the platform's build scripts (docker/); "
+                     "wheelhouses now ship them (/wheels/build) with their serving commands, so a pin moves them too: run "
+                     "`cruft update` to take the template's Dockerfile, which uses them"]
+    assert f"@{NEW}" in (tmp_path / "Dockerfile").read_text()
+
+
+def test_a_runtime_of_another_revision_is_refused(tmp_path: Path) -> None:
+    registry = Registry(labels={**LABELS, "org.opencontainers.image.revision": "aaa"},
+                        runtime_labels={**LABELS, "org.opencontainers.image.revision": "bbb"})
+    with pytest.raises(CompatibilityError, match=r"revision bbb.*was not built with.*revision aaa"):
+        plan([service(tmp_path)], None, registry)

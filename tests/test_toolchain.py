@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TOOLCHAIN = REPO / "base-image" / "toolchain"
+TOOLCHAIN = REPO / "base-image" / "build" / "toolchain"
 
 # aports main/binutils: cross binutils are subpackages `binutils-$arch` (function _cross_target,
 # Alpine 3.23 and later; community/binutils-cross on 3.22, same names), configured with
@@ -56,7 +56,7 @@ def dry_run(tmp_path: Path, script: str, *args: str, machine: str = "x86_64", ha
     bin_dir.mkdir(exist_ok=True)
     fake_bin(bin_dir, "uname", machine)
     python = bin_dir / "python"  # answers what the scripts ask: Python.h, and the libc when asked
-    python.write_text(f'#!/bin/sh\ncase "$*" in *_multiarch*) echo "{has_headers} {libc}" ;; *) echo "{has_headers}" ;; esac\n')
+    python.write_text(f'#!/bin/sh\ncase "$*" in *interpreter.py) echo "3.13 {libc} {machine}" ;; *) echo "{has_headers}" ;; esac\n')
     python.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "TOOLCHAIN_DRY_RUN": "1"}
     done = subprocess.run(["sh", str(TOOLCHAIN / f"{script}.sh"), *args], env=env, capture_output=True, text=True, check=True)

@@ -10,8 +10,8 @@
 #   folder, whose name comes from the archive. SC2016: the wrapper is written with its $1 as is.
 # hadolint global ignore=DL3008,DL3003,SC2016
 
-# Debian trixie minbase (.ci/provision imports it with mmdebstrap).
-ARG DEBIAN_IMAGE=localhost/debian:trixie
+# Debian trixie minbase (.ci/provision imports it with mmdebstrap and names it: .ci/standins.env).
+ARG DEBIAN_IMAGE
 
 # The sources, at pinned versions; the mirror keeps only the newest of each, so an unversioned
 # download is the fallback when a pinned one is gone.

@@ -15,6 +15,16 @@ TEMPLATE = REPO / TEMPLATE_DIRECTORY
 BASE_IMAGE_DIR = REPO / "base-image"
 
 
+def standins() -> dict[str, str]:
+    """The stand-in images .ci/provision builds, by name (.ci/standins.env: NAME=value lines)."""
+    path = REPO / ".ci" / "standins.env"
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path} ({exc.strerror}); the stand-ins are named there") from exc
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
 def template_dir() -> Path:
     if not (TEMPLATE / "cookiecutter.json").is_file():
         raise UsageError(f"the service template is not at {TEMPLATE}; set WHEELBASE_HOME to a wheelbase checkout")

@@ -23,9 +23,11 @@ from . import engine
 from .errors import UsageError, WheelbaseError
 from .files import past_the_point_of_no_return, signals_held
 from .image_ref import tagged
+from .interface import interface_note
 from .layout import REPO, TEMPLATE_DIRECTORY, default_base
 from .names import check_service_name
 from .release import BASE_IMAGE, PYTHON_IMAGE, RUNTIME_IMAGE, Inspect, resolve_release
+from .service_files import read_dockerfile
 
 CHOICES = {"deploy_on"}  # the template's choice variables: a value from a fixed list, not a string to pass through
 _SCP_LIKE = re.compile(r"(?P<user>[A-Za-z0-9_.-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*)")
@@ -125,6 +127,7 @@ def new(name: str, output_dir: Path, base: str | None, template: str | None = No
         except (CookiecutterException, OSError, RuntimeError, ValueError) as exc:
             raise WheelbaseError(f"the template could not be rendered from {_redacted(recorded)}: {exc}") from exc
         _record_source(created / ".cruft.json", recorded)
+        interface_note(read_dockerfile(created / "Dockerfile"), release)  # the template speaks the release's interface
         with signals_held():
             if target.exists():
                 raise UsageError(f"{target} already exists; choose another name or --output-dir")

@@ -1,13 +1,16 @@
 """`wheelbase pin`: point every service at the registry's current digests for its wheelhouse tag.
 
 The wheelhouse (BASE_IMAGE), the runtime published with it (RUNTIME_IMAGE) and the Python image
-it was built on (PYTHON_IMAGE) move together, so a service never mixes releases. Each file is
+it was built on (PYTHON_IMAGE) move together, so a service never mixes releases, and with them the
+build steps and serving commands those images carry: a Dockerfile is moved only to a release of
+the interface it declares (interface.py). Each file is
 checked against its own tag unless --base names one for all; every file is read and checked and
 every registry answer is in before anything is written, and then every file is written or none.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,7 @@ from . import engine
 from .errors import StalePinError
 from .files import Edit, replace_all
 from .image_ref import tagged
+from .interface import interface_note
 from .release import RUNTIME_IMAGE, Inspect, Release, resolve_release
 from .service_files import PinnedFile, discover
 
@@ -30,8 +34,10 @@ class Change:
         return f"{self.file.path}: " + "; ".join(f"{name} {old or '(empty)'} -> {new}" for name, old, new in self.edits)
 
 
-def plan(paths: list[Path], base: str | None, inspect: Inspect = engine.inspect_remote) -> list[Change]:
-    """Reads and checks every file, asks the registry once per tag, and returns the changes."""
+def plan(paths: list[Path], base: str | None, inspect: Inspect = engine.inspect_remote,
+         notes: list[str] | None = None) -> list[Change]:
+    """Reads and checks every file, asks the registry once per tag, and returns the changes; notes
+    for files that build but should move collect in `notes`."""
     files = discover(paths)
     chosen = tagged(base) if base else None
     groups: dict[str, list[PinnedFile]] = {}
@@ -45,6 +51,9 @@ def plan(paths: list[Path], base: str | None, inspect: Inspect = engine.inspect_
     for name, members in groups.items():
         values = releases[name].pins
         for file in members:
+            note = interface_note(file, releases[name])
+            if note and notes is not None:
+                notes.append(note)
             text = file.rewritten(values)
             if text != file.text:
                 edits = tuple((pin.name, pin.value, values[pin.name]) for pin in file.pins.values()
@@ -54,8 +63,12 @@ def plan(paths: list[Path], base: str | None, inspect: Inspect = engine.inspect_
 
 
 def pin(paths: list[Path], base: str | None, *, dry_run: bool = False, check: bool = False,
-        inspect: Inspect = engine.inspect_remote, out: Callable[[str], None] = print) -> int:
-    changes = plan(paths, base, inspect)
+        inspect: Inspect = engine.inspect_remote, out: Callable[[str], None] = print,
+        warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> int:
+    notes: list[str] = []
+    changes = plan(paths, base, inspect, notes)
+    for note in notes:
+        warn(f"wheelbase: {note}")
     if check:
         for change in changes:
             out(f"stale: {change.describe()}")

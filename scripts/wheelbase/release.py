@@ -2,7 +2,8 @@
 the wheelhouse was built on, as the registry describes them now.
 
 The wheelhouse's labels are values from a registry: each is validated before it can reach a
-file or a template (an image reference must be exactly one, a version exactly `X.Y`).
+file or a template (an image reference must be exactly one, a version exactly `X.Y`, an
+interface a number). The bake file is where they are made: docker-bake.hcl's `_common` labels.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ FLAVOR_LABEL = "dev.wheelbase.flavor"
 PYTHON_VERSION_LABEL = "dev.wheelbase.python.version"
 PYTHON_IMAGE_LABEL = "dev.wheelbase.python.image"
 LABELS = (FLAVOR_LABEL, PYTHON_VERSION_LABEL, PYTHON_IMAGE_LABEL)
-# The runtime is tagged like its wheelhouse plus this suffix (docker-bake.hcl, target "runtime-tags").
-RUNTIME_SUFFIX = "-runtime"
+# The interface of the wheelhouse's build steps and the runtime's serving commands, which a service's
+# Dockerfile declares as ARG WHEELBASE_INTERFACE; releases made before it existed lack the label.
+INTERFACE_LABEL = "dev.wheelbase.interface"
+INTERFACE_ARG = "WHEELBASE_INTERFACE"
+# What the runtime's tags add to the wheelhouse's (docker-bake.hcl's runtime_suffix()).
+RUNTIME_SUFFIX_LABEL = "dev.wheelbase.runtime.tag-suffix"
+REVISION_LABEL = "org.opencontainers.image.revision"
+OPTIONAL_LABELS = (INTERFACE_LABEL, RUNTIME_SUFFIX_LABEL, REVISION_LABEL)
 
 # The three pins a service carries, by the ARG (and bake variable) that holds each.
 BASE_IMAGE = "BASE_IMAGE"  # the wheelhouse: /wheels and their lock
@@ -31,6 +38,8 @@ PINS = (BASE_IMAGE, RUNTIME_IMAGE, PYTHON_IMAGE)
 
 _FLAVOR = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _VERSION = re.compile(r"[0-9]+\.[0-9]+")
+_INTERFACE = re.compile(r"[1-9][0-9]{0,3}")
+_SUFFIX = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 Inspect = Callable[[ImageRef], RemoteImage]
 
@@ -44,6 +53,9 @@ class Wheelhouse:
     python_version: str
     python_image: ImageRef
     platforms: tuple[str, ...]
+    interface: str | None = None  # None: made before the wheelhouse shipped its build steps
+    runtime_suffix: str | None = None
+    revision: str = ""
 
     @classmethod
     def from_remote(cls, image: RemoteImage) -> Wheelhouse:
@@ -61,14 +73,19 @@ class Wheelhouse:
             python_image = ImageRef.parse(labels[PYTHON_IMAGE_LABEL], source=f"label {PYTHON_IMAGE_LABEL} of {image.ref.name}")
         except UsageError as exc:
             raise CompatibilityError(f"{exc}; it is not used, and nothing was written") from exc
-        return cls(image.ref.with_digest(image.digest), flavor, version, python_image, tuple(sorted(image.labels_by_platform)))
+        interface, suffix = labels.get(INTERFACE_LABEL) or None, labels.get(RUNTIME_SUFFIX_LABEL) or None
+        if (interface is not None and not _INTERFACE.fullmatch(interface)) or (suffix is not None and not _SUFFIX.fullmatch(suffix)):
+            raise CompatibilityError(f"{image.ref.name} has a malformed {INTERFACE_LABEL} or {RUNTIME_SUFFIX_LABEL} label "
+                                     f"({interface!r}, {suffix!r}); republish it with `docker buildx bake release --push`")
+        return cls(image.ref.with_digest(image.digest), flavor, version, python_image, tuple(sorted(image.labels_by_platform)),
+                   interface, suffix, labels.get(REVISION_LABEL, ""))
 
 
 def _agreed_labels(image: RemoteImage) -> Mapping[str, str]:
     """The wheelbase labels every platform of the image carries; platforms that disagree are refused."""
     seen: dict[tuple[tuple[str, str], ...], list[str]] = {}
     for platform, labels in sorted(image.labels_by_platform.items()):
-        seen.setdefault(tuple((label, labels.get(label, "")) for label in LABELS), []).append(platform)
+        seen.setdefault(tuple((label, labels.get(label, "")) for label in (*LABELS, *OPTIONAL_LABELS)), []).append(platform)
     if len(seen) > 1:
         differ = "; ".join(f"{', '.join(platforms)}: " + ", ".join(f"{k.rsplit('.', 1)[-1]}={v!r}" for k, v in values)
                            for values, platforms in seen.items())
@@ -93,8 +110,13 @@ class Release:
         return values
 
 
-def runtime_ref(base: ImageRef) -> ImageRef:
-    return base.with_tag(f"{base.tag}{RUNTIME_SUFFIX}")
+def runtime_ref(wheelhouse: Wheelhouse) -> ImageRef:
+    """The runtime published with a wheelhouse: its tag plus the suffix the wheelhouse's label names."""
+    if wheelhouse.runtime_suffix is None:
+        raise CompatibilityError(f"{wheelhouse.ref.name} names no runtime (no {RUNTIME_SUFFIX_LABEL} label: it was published "
+                                 "before wheelhouses shipped their build steps); publish a current release with "
+                                 "`docker buildx bake release --push` and pin that")
+    return ImageRef.parse(f"{wheelhouse.ref.name}{wheelhouse.runtime_suffix}", source=f"label {RUNTIME_SUFFIX_LABEL}")
 
 
 def release_tags() -> list[str]:
@@ -115,9 +137,11 @@ def resolve_release(base: ImageRef, *, with_runtime: bool, inspect: Inspect = en
     wheelhouse = resolve_wheelhouse(base, inspect)
     if not with_runtime:
         return Release(wheelhouse, None)
-    runtime = resolve_wheelhouse(runtime_ref(base), inspect)
-    ours = {"Python": wheelhouse.python_version, "flavor": wheelhouse.flavor, "Python image": str(wheelhouse.python_image)}
-    theirs = {"Python": runtime.python_version, "flavor": runtime.flavor, "Python image": str(runtime.python_image)}
+    runtime = resolve_wheelhouse(runtime_ref(wheelhouse), inspect)
+    ours = {"Python": wheelhouse.python_version, "flavor": wheelhouse.flavor, "Python image": str(wheelhouse.python_image),
+            "interface": wheelhouse.interface, "revision": wheelhouse.revision}
+    theirs = {"Python": runtime.python_version, "flavor": runtime.flavor, "Python image": str(runtime.python_image),
+              "interface": runtime.interface, "revision": runtime.revision}
     differ = [key for key in ours if ours[key] != theirs[key]]
     if differ:
         raise CompatibilityError(

@@ -19,7 +19,7 @@ from . import bakefile, dockerfile
 from .errors import PinError, UsageError
 from .files import decode, read_bytes
 from .image_ref import ImageRef
-from .release import BASE_IMAGE, PINS, PYTHON_IMAGE
+from .release import BASE_IMAGE, INTERFACE_ARG, PINS, PYTHON_IMAGE
 
 WHEELHOUSE_STAGE = "wheelhouse"
 RUNTIME_STAGE = "runtime"
@@ -47,6 +47,10 @@ class PinnedFile:
     text: str
     pins: Mapping[str, Pin]  # by ARG name; BASE_IMAGE is always there
     base: ImageRef
+    # A Dockerfile's `ARG WHEELBASE_INTERFACE=` (None: it declares none, so it was made before wheelhouses
+    # shipped their build steps, and carries copies of them); None for a bake file.
+    interface: str | None = None
+    is_dockerfile: bool = False
 
     def rewritten(self, values: Mapping[str, str]) -> str:
         """The text with each pin the file has set to its new value; pins it lacks stay absent."""
@@ -64,7 +68,8 @@ def _check_text(path: Path, text: str) -> None:
         raise PinError(f"{path} is not a text file")
 
 
-def _pinned(path: Path, original: bytes, text: str, pins: dict[str, Pin]) -> PinnedFile:
+def _pinned(path: Path, original: bytes, text: str, pins: dict[str, Pin], interface: str | None = None,
+            is_dockerfile: bool = False) -> PinnedFile:
     base = pins[BASE_IMAGE]
     for pin in pins.values():
         if pin.value:
@@ -74,7 +79,7 @@ def _pinned(path: Path, original: bytes, text: str, pins: dict[str, Pin]) -> Pin
                 raise PinError(f"{path}:{pin.line}: {exc}") from exc
     if not base.value:
         raise PinError(f"{path}:{base.line}: {BASE_IMAGE} is empty; set it to the wheelhouse's IMAGE:TAG and run `wheelbase pin`")
-    return PinnedFile(path, original, text, pins, ImageRef.parse(base.value))
+    return PinnedFile(path, original, text, pins, ImageRef.parse(base.value), interface, is_dockerfile)
 
 
 def _one(path: Path, found: list[Pin], what: str) -> Pin | None:
@@ -117,7 +122,19 @@ def read_dockerfile(path: Path, data: bytes | None = None) -> PinnedFile:
                        "it is not a service built on a wheelhouse")
     if owns_python_image(parsed):
         pins.pop(PYTHON_IMAGE, None)
-    return _pinned(path, original, text, pins)
+    return _pinned(path, original, text, pins, _interface(path, parsed), is_dockerfile=True)
+
+
+def _interface(path: Path, parsed: dockerfile.Dockerfile) -> str | None:
+    """The interface a service Dockerfile declares it speaks, a plain number, or None."""
+    declared = [a for a in parsed.global_args(INTERFACE_ARG) if a.value is not None]
+    if not declared:
+        return None
+    arg = declared[-1]
+    if not arg.literal or not arg.value or not arg.value.isdigit():
+        raise PinError(f"{path}:{arg.line}: ARG {INTERFACE_ARG}={arg.value} is not a number; write the interface the "
+                       "Dockerfile speaks, as the template does (ARG WHEELBASE_INTERFACE=1)")
+    return arg.value
 
 
 def owns_python_image(parsed: dockerfile.Dockerfile) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from support import PYTHON_IMAGE, REPO, RUN_ID, run
+from support import MUSL_PYTHON_IMAGE, PYTHON_IMAGE, REPO, RUN_ID, run
 
 pytestmark = pytest.mark.e2e
 HADOLINT = shutil.which("hadolint") or str(REPO / ".venv" / "bin" / "hadolint")
@@ -83,7 +83,7 @@ def test_debian_flavor_and_platforms(engine: None) -> None:
 
 def test_the_musl_stand_in_flavor_needs_its_image_named(engine: None) -> None:
     target = bake_print("base", FLAVOR="debian-musl", PYTHON_VERSION="3.13",
-                        PYTHON_IMAGE="localhost/python:3.13-musl")["target"]["base"]
+                        PYTHON_IMAGE=MUSL_PYTHON_IMAGE)["target"]["base"]
     assert (target["args"]["DISTRIBUTION"], target["args"]["LIBC"]) == ("debian", "musl")
     done = run("docker", "buildx", "bake", "--print", "base", cwd=REPO, env={"FLAVOR": "debian-musl"}, check=False)
     assert done.returncode != 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO, RUN_ID, WHEELBASE, Published, copy_from_image, image_files, run, wheelbase
+from support import PYTHON_IMAGE, REPO, RUN_ID, WHEELBASE, Published, copy_from_image, image_files, run, wheelbase
 
 pytestmark = pytest.mark.e2e
 IMPORT_BOTH = "import docopt, psycopg2, psycopg2.extensions; print('imported', psycopg2.__version__, psycopg2.extensions.libpq_version())"
@@ -91,7 +91,7 @@ def test_the_same_extension_compiled_into_the_wheelhouse_imports_from_the_runtim
     base = checkout / "base-image"
     (base / "requirements.in").write_text((base / "requirements.in").read_text() + "psycopg2\n")
     (base / "build-packages.txt").write_text((base / "build-packages.txt").read_text() + "debian: libpq-dev\n")
-    env = {"FLAVOR": "debian", "PYTHON_VERSION": "3.13", "PYTHON_IMAGE": "localhost/python:3.13-slim-trixie"}
+    env = {"FLAVOR": "debian", "PYTHON_VERSION": "3.13", "PYTHON_IMAGE": PYTHON_IMAGE}
     run(str(REPO / ".venv" / "bin" / "wheelbase"), "lock", str(checkout), env=env)
     assert re.search(r"^psycopg2==", (base / "requirements.txt").read_text(), re.MULTILINE)
     image = f"{registry}/wheelbase-e2e-{RUN_ID}/with-psycopg2"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from support import REGISTRY, REPO, RUN_ID, copy_from_image, run
+from support import MULTI_PYTHON_IMAGE, REPO, RUN_ID, copy_from_image, run
 
 pytestmark = pytest.mark.e2e
-MULTI_PYTHON = f"{REGISTRY}/python:3.13-slim-trixie"  # amd64 and arm64 stand-ins under one reference (.ci/provision)
+MULTI_PYTHON = MULTI_PYTHON_IMAGE  # amd64 and arm64 stand-ins under one reference (.ci/provision)
 
 
 @pytest.fixture(scope="module")

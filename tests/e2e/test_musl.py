@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from support import (
+    MUSL_PYTHON_IMAGE,
     REPO,
     RUN_ID,
     WHEELBASE,
@@ -28,7 +29,7 @@ from support import (
 )
 
 pytestmark = pytest.mark.e2e
-MUSL_IMAGE = "localhost/python:3.13-musl"
+MUSL_IMAGE = MUSL_PYTHON_IMAGE
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 import yaml
 
-from support import REGISTRY, REPO, RUN_ID, bake_action_argv, expand, run
+from support import MULTI_PYTHON_IMAGE, REPO, RUN_ID, bake_action_argv, expand, run
 
 pytestmark = pytest.mark.e2e
 PUBLISH = REPO / ".github" / "workflows" / "publish.yml"
-MULTI_PYTHON = f"{REGISTRY}/python:3.13-slim-trixie"
+MULTI_PYTHON = MULTI_PYTHON_IMAGE
 
 
 def job(name: str) -> dict[str, Any]:

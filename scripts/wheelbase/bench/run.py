@@ -13,14 +13,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..layout import REPO
+from ..layout import REPO, standins
 from . import docker as engine
 from . import load, loops, report, service, wheelhouse
 from .figures import Figure
 from .measure import Stack, publish
 
-STANDARD = {"FLAVOR": "debian", "PYTHON_VERSION": "3.13", "PYTHON_IMAGE": "localhost/python:3.13-slim-trixie"}
-MUSL = {"FLAVOR": "debian-musl", "PYTHON_VERSION": "3.13", "PYTHON_IMAGE": "localhost/python:3.13-musl"}
+STANDINS = standins()
+STANDARD = {"FLAVOR": "debian", "PYTHON_VERSION": STANDINS["STANDIN_PYTHON_VERSION"], "PYTHON_IMAGE": STANDINS["STANDIN_PYTHON_IMAGE"]}
+MUSL = {"FLAVOR": "debian-musl", "PYTHON_VERSION": STANDINS["STANDIN_PYTHON_VERSION"],
+        "PYTHON_IMAGE": STANDINS["STANDIN_MUSL_PYTHON_IMAGE"]}
 REGISTRY = os.environ.get("WHEELBASE_BENCH_REGISTRY", "localhost:5000")
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 
-from ..layout import BASE_IMAGE_DIR, REPO
+from ..layout import BASE_IMAGE_DIR, REPO, standins
 from . import docker as engine
 from .figures import Figure
 from .measure import Stack, timed
 
 INF = float("inf")
-MULTI_PYTHON_IMAGE = os.environ.get("WHEELBASE_MULTI_PYTHON_IMAGE", "localhost:5000/python:3.13-slim-trixie")
+MULTI_PYTHON_IMAGE = os.environ.get("WHEELBASE_MULTI_PYTHON_IMAGE", standins()["STANDIN_MULTI_PYTHON_IMAGE"])
 
 
 def pip_download_floor(stack: Stack) -> float:

@@ -28,9 +28,10 @@ case "${1:-}" in
         echo "$tool" ;;
     compile)
         shift
-        # The interpreter the wheels are for says whether it has Python.h and which libc it is on.
-        facts=$(python -c 'import os, sys, sysconfig; print(os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")), "musl" if getattr(sys.implementation, "_multiarch", "").endswith("musl") else "glibc")')
-        headers=${facts% *}; libc=${facts#* }
+        # The interpreter the wheels are for says whether it has Python.h, and which libc it is on
+        # (interpreter.py: the rule the wheelhouse and every service's guard name it by).
+        headers=$(python -c 'import os, sysconfig; print(os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))')
+        libc=$(python "$(dirname "$0")/../interpreter.py" | cut -d' ' -f2)
         if [ "$libc" = musl ]; then
             set -- gcc musl-dev musl-tools make "$@"
         else

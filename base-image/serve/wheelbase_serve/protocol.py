@@ -4,14 +4,16 @@ httptools keeps a request's head in memory until it is complete and uvicorn sets
 one client sending a header of many megabytes can hold a core and grow memory without bound.
 Past MAX_REQUEST_HEADER_BYTES (16 KiB, as h11 and Node.js; the variable changes it) the request
 is answered 431 and its connection closed.
-Served with `--http app.http_limits:BoundedHttpToolsProtocol`.
+`wheelbase-serve` serves with it (serve.py).
 """
 
-import os
+from __future__ import annotations
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-MAX_REQUEST_HEADER_BYTES = int(os.environ.get("MAX_REQUEST_HEADER_BYTES", "16384"))
+from . import settings
+
+MAX_REQUEST_HEADER_BYTES = int(settings.get("MAX_REQUEST_HEADER_BYTES"))
 RESPONSE_431 = (b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
                 b"content-type: text/plain; charset=utf-8\r\ncontent-length: 31\r\n"
                 b"connection: close\r\n\r\nRequest header fields too large")
