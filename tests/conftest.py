@@ -1,5 +1,7 @@
-"""Fixtures for the end-to-end tests: the real engine, the real registry on 127.0.0.1:5000, and
-one debian wheelhouse built with `docker buildx bake base --push` and shared by the session.
+"""Fixtures for the end-to-end tests: the real engine, the real registry on 127.0.0.1:5000, one
+debian release (wheelhouse and runtime) built with `docker buildx bake release --push`, one service
+made from it with `wheelbase new`, and that service's deploy image, each made once per session and
+shared by every test that only reads it; a test that changes the service gets a copy of its own.
 When the engine or the registry is missing the tests fail; `.ci/provision` sets them up."""
 
 from __future__ import annotations
@@ -51,11 +53,27 @@ def wheelhouse(registry: str) -> Published:
     return publish_wheelhouse(f"{registry}/wheelbase-e2e-{RUN_ID}/wheelhouse", REVISION="e2e-1")
 
 
+@pytest.fixture(scope="session")
+def made_service(wheelhouse: Published, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A service made with `wheelbase new`, pinned to the session's wheelhouse: read it, never change it."""
+    out = tmp_path_factory.mktemp("made")
+    wheelbase("new", "Orders API", "--output-dir", str(out), "--base", wheelhouse.ref)
+    return out / "orders-api"
+
+
 @pytest.fixture
-def service(wheelhouse: Published, tmp_path: Path) -> Iterator[Path]:
-    """A service made with `wheelbase new`, pinned to the session's wheelhouse."""
-    wheelbase("new", "Orders API", "--output-dir", str(tmp_path), "--base", wheelhouse.ref)
-    yield tmp_path / "orders-api"
+def service(made_service: Path, tmp_path: Path) -> Path:
+    """A copy of the session's service, for a test that changes it."""
+    copy = tmp_path / made_service.name
+    shutil.copytree(made_service, copy, symlinks=True)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def service_image(made_service: Path) -> str:
+    """The session's service built with `docker buildx bake image` once: its deploy image's tag."""
+    run("docker", "buildx", "bake", "image", cwd=made_service, env={"IMAGE": f"orders-api-{RUN_ID}"})
+    return f"orders-api-{RUN_ID}:dev"
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import os
 import re
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,51 +56,78 @@ def wait_for(port: int, seconds: float = 20) -> None:
 
 
 
-def test_cookiecutter_pin_test_image_and_serve(wheelhouse: Published, tmp_path: Path, containers: list[str]) -> None:
-    run(COOKIECUTTER, "--no-input", "--output-dir", str(tmp_path), str(REPO / "consumer-template"),
-        'service_name=Orders API')
+@pytest.fixture(scope="module")
+def served(service_image: str) -> Iterator[tuple[int, str]]:
+    """The session's deploy image running on a free loopback port: (port, container name)."""
+    port, name = free_port(), f"orders-{RUN_ID}"
+    run("docker", "run", "-d", "--name", name, "--network", "host", "-e", f"PORT={port}", service_image)
+    try:
+        wait_for(port)
+        yield port, name
+    finally:
+        run("docker", "rm", "-f", name, check=False)
+
+
+def test_plain_cookiecutter_makes_a_service_that_wheelbase_pin_pins(wheelhouse: Published, tmp_path: Path) -> None:
+    run(COOKIECUTTER, "--no-input", "--output-dir", str(tmp_path), str(REPO / "consumer-template"), "service_name=Orders API")
     service = tmp_path / "orders-api"
     assert "@sha256:" not in (service / "Dockerfile").read_text()
-
     pinned = wheelbase("pin", str(service), "--base", wheelhouse.ref)
     assert "BASE_IMAGE" in pinned.stdout and wheelhouse.digest in pinned.stdout
     assert f"ARG BASE_IMAGE={wheelhouse.pinned}\n" in (service / "Dockerfile").read_text()
     assert wheelbase("pin", str(service)).stdout.strip() == "nothing to change: every pin is current"
 
-    tested = bake(service, "test", "--no-cache")  # run the tests, not a cached verdict
+
+def test_the_test_stage_runs_pytest_pylint_and_bandit(made_service: Path) -> None:
+    tested = bake(made_service, "test", "--no-cache")  # run the tests, not a cached verdict
     assert re.search(r"\d+ passed", tested.stderr)
     assert "rated at 10.00/10" in tested.stderr
-    bake(service, "image", IMAGE=f"orders-api-{RUN_ID}")
-    image = f"orders-api-{RUN_ID}:dev"
 
-    port, name = free_port(), f"orders-{RUN_ID}"
-    containers.append(name)
-    run("docker", "run", "-d", "--name", name, "--network", "host", "-e", f"PORT={port}", image)
-    wait_for(port)
+
+def test_the_image_answers_on_loopback(served: tuple[int, str]) -> None:
+    port, _ = served
     assert get(port, "/") == (200, b'"FastAPI Working"')
     assert get(port, "/healthz")[0] == 200
-    assert run("docker", "exec", name, "id", "-u").stdout.strip() == "10001"
-    maps = run("docker", "exec", name, "cat", "/proc/1/maps").stdout
+
+
+def test_the_server_runs_as_uid_10001(served: tuple[int, str]) -> None:
+    assert run("docker", "exec", served[1], "id", "-u").stdout.strip() == "10001"
+
+
+def test_the_server_process_has_loaded_uvloop_and_httptools(served: tuple[int, str]) -> None:
+    maps = run("docker", "exec", served[1], "cat", "/proc/1/maps").stdout
     assert re.search(r"/uvloop/loop\.cpython-\d+.*\.so", maps), "the server process has not loaded uvloop"
     assert re.search(r"/httptools/parser/parser\.cpython-\d+.*\.so", maps), "the server process has not loaded httptools"
-    cmdline = run("docker", "exec", name, "cat", "/proc/1/cmdline").stdout.replace("\0", " ")
-    assert "--loop uvloop --http app.http_limits:BoundedHttpToolsProtocol" in cmdline  # httptools, with a bounded head
+
+
+def test_the_start_command_is_the_runtimes_wheelbase_serve(served: tuple[int, str], service_image: str) -> None:
+    """PID 1 is the runtime's serving command, from /opt/venv: nothing of it is in the service."""
+    cmdline = run("docker", "exec", served[1], "cat", "/proc/1/cmdline").stdout.split("\0")
+    assert cmdline[:2] == ["/opt/venv/bin/python", "/opt/venv/bin/wheelbase-serve"]
+    config = json.loads(run("docker", "image", "inspect", "--format", "{{json .Config}}", service_image).stdout)
+    assert config["Cmd"] == ["wheelbase-serve"] and config["Healthcheck"]["Test"] == ["CMD", "wheelbase-health"]
+
+
+def test_the_access_log_is_off_by_default(served: tuple[int, str]) -> None:
+    port, name = served
+    get(port, "/")
     quiet = run("docker", "logs", name)
     assert '"GET / HTTP/1.1" 200' not in quiet.stdout + quiet.stderr, "the access log is on by default"
 
+
+def test_uvicorn_access_log_true_turns_the_access_log_on(service_image: str, containers: list[str]) -> None:
     port, name = free_port(), f"orders-logged-{RUN_ID}"
     containers.append(name)
     run("docker", "run", "-d", "--name", name, "--network", "host", "-e", f"PORT={port}",
-        "-e", "UVICORN_ACCESS_LOG=true", image)
+        "-e", "UVICORN_ACCESS_LOG=true", service_image)
     wait_for(port)
     get(port, "/")
     logs = run("docker", "logs", name)
     assert '"GET / HTTP/1.1" 200' in logs.stdout + logs.stderr, "UVICORN_ACCESS_LOG=true did not turn the access log on"
 
 
-def test_no_wheel_pip_or_package_manager_in_any_layer(service: Path, wheelhouse: Published, tmp_path: Path) -> None:
-    bake(service, "image", IMAGE=f"nowheel-{RUN_ID}")
-    layers = image_files(f"nowheel-{RUN_ID}:dev", tmp_path)
+def test_no_wheel_pip_or_package_manager_in_any_layer(service_image: str, wheelhouse: Published, tmp_path: Path) -> None:
+    layers = image_files(service_image, tmp_path)
     everything = [name.removeprefix("./") for names in layers.values() for name in names]
     assert [n for n in everything if n.endswith(".whl")] == []
     assert any("site-packages/fastapi/" in n for n in everything)
@@ -113,10 +141,10 @@ def test_no_wheel_pip_or_package_manager_in_any_layer(service: Path, wheelhouse:
     assert [n for n in added if n not in mount_points and not n.startswith(("srv", "opt/wheelbase"))] == []
 
 
-def test_no_extras_builds_with_the_network_cut(service: Path) -> None:
+def test_no_extras_builds_with_the_network_cut(made_service: Path) -> None:
     """A service without extras needs nothing from the network, and pip never starts."""
     done = run("docker", "buildx", "build", "--progress", "plain", "--no-cache", "--network", "none",
-               "--target", "deploy", "--tag", f"offline-{RUN_ID}", ".", cwd=service)
+               "--target", "deploy", "--tag", f"offline-{RUN_ID}", ".", cwd=made_service)
     assert "requirements.txt: nothing listed" in done.stderr
     assert "/pip install" not in done.stderr
 
@@ -202,22 +230,22 @@ def test_python_mismatch_fails_early_naming_both(service: Path, variable: str, t
 
 
 def test_the_guards_run_again_only_when_their_inputs_change(service: Path) -> None:
-    """The `checked` step is a cache hit after edits to the app or to the other build scripts, and
-    runs again when requirements.txt changes (whose lines it reads)."""
-    def checked_step(output: str) -> str:
-        number = re.search(r"^(#\d+) \[checked 1/1\] RUN", output, re.MULTILINE)
+    """The guard step is a cache hit after edits to the app, its tests or its test tools, and runs
+    again when requirements.txt changes (whose lines it reads)."""
+    def guard_step(output: str) -> str:
+        number = re.search(r"^(#\d+) \[runtime \d/\d\] RUN .*step\.py check", output, re.MULTILINE)
         assert number, output
         return "\n".join(line for line in output.splitlines() if line.startswith(number.group(1) + " "))
 
     bake(service, "image", IMAGE=f"guard-cache-{RUN_ID}")
-    for edited in ("app/main.py", "docker/wheels.py", "docker/lock.sh"):
+    for edited in ("app/main.py", "tests/test_main.py", "requirements-test.txt"):
         with (service / edited).open("a") as file:
             file.write("\n# an edit\n")
-    after_edits = checked_step(bake(service, "image", IMAGE=f"guard-cache-{RUN_ID}").stderr)
+    after_edits = guard_step(bake(service, "image", IMAGE=f"guard-cache-{RUN_ID}").stderr)
     assert "CACHED" in after_edits, after_edits
     with (service / "requirements.txt").open("a") as file:
         file.write("# a comment: the file changed, so the guard reads it again\n")
-    after_lock = checked_step(bake(service, "image", IMAGE=f"guard-cache-{RUN_ID}").stderr)
+    after_lock = guard_step(bake(service, "image", IMAGE=f"guard-cache-{RUN_ID}").stderr)
     assert "CACHED" not in after_lock and "requirements.txt: nothing listed" in after_lock, after_lock
 
 
@@ -255,7 +283,8 @@ def test_cookiecutter_hook_refuses_a_bad_name_before_writing(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_generated_files_pass_hadolint_and_the_workflow_has_the_jobs(service: Path) -> None:
+def test_generated_files_pass_hadolint_and_the_workflow_has_the_jobs(made_service: Path) -> None:
+    service = made_service
     done = run(HADOLINT, "--no-color", str(service / "Dockerfile"), check=False)
     assert done.returncode == 0, done.stdout
     workflow = yaml.safe_load((service / ".github" / "workflows" / "ci.yml").read_text())
