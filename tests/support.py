@@ -113,9 +113,9 @@ def bake_env(image: str, **extra: str) -> dict[str, str]:
     return {"IMAGE": image, "FLAVOR": "debian", "PYTHON_VERSION": PYTHON_VERSION, "PYTHON_IMAGE": PYTHON_IMAGE, **extra}
 
 
-def release_tags(env: Mapping[str, str]) -> tuple[str, str]:
+def release_tags(env: Mapping[str, str], checkout: Path = REPO) -> tuple[str, str]:
     """The moving tags of the wheelhouse and its runtime for these bake variables, from the bake file."""
-    targets = json.loads(run("docker", "buildx", "bake", "--print", "release", cwd=REPO, env=env).stdout)["target"]
+    targets = json.loads(run("docker", "buildx", "bake", "--print", "release", cwd=checkout, env=env).stdout)["target"]
     return targets["base"]["tags"][0], targets["runtime"]["tags"][0]
 
 
@@ -123,11 +123,11 @@ def digest_of(ref: str) -> str:
     return str(json.loads(run("docker", "buildx", "imagetools", "inspect", ref, "--format", "{{json .Manifest}}").stdout)["digest"])
 
 
-def publish_wheelhouse(image: str, **extra: str) -> Published:
-    """`docker buildx bake release --push` (wheelhouse and runtime), then the wheelhouse's digest."""
+def publish_wheelhouse(image: str, checkout: Path = REPO, **extra: str) -> Published:
+    """`docker buildx bake release --push` (wheelhouse and runtime) from a checkout, then the wheelhouse's digest."""
     env = bake_env(image, **extra)
-    run("docker", "buildx", "bake", "release", "--push", cwd=REPO, env=env)
-    ref, _ = release_tags(env)
+    run("docker", "buildx", "bake", "release", "--push", cwd=checkout, env=env)
+    ref, _ = release_tags(env, checkout)
     return Published(ref, digest_of(ref), env)
 
 
