@@ -89,7 +89,7 @@ def test_a_dockerfile_of_another_interface_stops_the_first_step_naming_both(serv
     dockerfile.write_text(dockerfile.read_text().replace("ARG WHEELBASE_INTERFACE=1 ", "ARG WHEELBASE_INTERFACE=2 "))
     done = bake(service, "image", check=False)
     assert done.returncode != 0
-    (error,) = [line for line in done.stderr.splitlines() if "error: this Dockerfile speaks" in line]
+    error = next(line for line in done.stderr.splitlines() if "error: this Dockerfile speaks" in line)
     assert ("error: this Dockerfile speaks wheelbase interface 2 (ARG WHEELBASE_INTERFACE), but the pinned wheelhouse "
             "speaks interface 1") in error and "run `cruft update`" in error
     steps = re.findall(r"^#\d+ \[(\S+) \d+/\d+\] RUN", done.stderr, re.MULTILINE)
