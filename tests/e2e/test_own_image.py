@@ -50,6 +50,9 @@ def test_a_service_on_its_own_image_builds_tests_and_serves(own_service: Path, o
     maps = run("docker", "exec", name, "cat", "/proc/1/maps").stdout
     assert re.search(r"/opt/venv/lib/python3\.13/site-packages/uvloop/loop\.cpython-\d+.*\.so", maps)
     assert re.search(r"/httptools/parser/parser\.cpython-\d+.*\.so", maps)
+    # The same serving package as the shared runtime's, installed from the wheelhouse into the own image.
+    cmdline = run("docker", "exec", name, "cat", "/proc/1/cmdline").stdout.split("\0")
+    assert cmdline[:2] == ["/opt/venv/bin/python", "/opt/venv/bin/wheelbase-serve"]
 
     layers = image_files(f"{image}:dev", tmp_path)
     theirs = image_files(organisation_image, tmp_path)  # the organisation's own layers (Debian's bundled wheels among them)
