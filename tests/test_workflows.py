@@ -252,8 +252,8 @@ def test_the_unit_job_installs_what_its_tests_need() -> None:
     assert re.search(r"^make unit$", (REPO / ".ci" / "run").read_text(), re.MULTILINE)
 
 
-def test_the_readme_names_the_publish_workflow_as_the_signing_identity() -> None:
-    readme = (REPO / "README.md").read_text()
+def test_the_publishing_docs_name_the_publish_workflow_as_the_signing_identity() -> None:
+    readme = (REPO / "docs" / "publishing.md").read_text()
     assert "--certificate-identity https://github.com/<owner>/<repo>/.github/workflows/publish.yml@refs/heads/main" in readme
     assert "certificate-identity-regexp" not in readme
 
