@@ -31,7 +31,7 @@ def write(folder: Path, text: str | bytes, name: str = "Dockerfile") -> Path:
 def test_reads_the_three_pins(tmp_path: Path) -> None:
     pinned = read_dockerfile(write(tmp_path, DOCKERFILE))
     assert pinned.base == ImageRef.parse(f"localhost:5000/w/wheelhouse:py3.13-debian@{OLD}")
-    assert {name: pin.value for name, pin in pinned.pins.items()} == {
+    assert {pin.name: pin.value for pin in pinned.pins} == {
         "BASE_IMAGE": f"localhost:5000/w/wheelhouse:py3.13-debian@{OLD}",
         "RUNTIME_IMAGE": f"localhost:5000/w/wheelhouse:py3.13-debian-runtime@{OLD}",
         "PYTHON_IMAGE": "localhost/python:3.13-slim-trixie"}
@@ -54,7 +54,7 @@ def test_valid_dockerfiles_in_any_spelling_are_read_and_rewritten(tmp_path: Path
     text = variant(DOCKERFILE)
     pinned = read_dockerfile(write(tmp_path, text))
     assert pinned.base.digest == OLD
-    assert set(pinned.pins) == {"BASE_IMAGE", "RUNTIME_IMAGE", "PYTHON_IMAGE"}
+    assert pinned.names == {"BASE_IMAGE", "RUNTIME_IMAGE", "PYTHON_IMAGE"}
     new = pinned.rewritten(VALUES)
     assert new == text.replace(OLD, NEW).replace("localhost/python", "python")
 

@@ -15,7 +15,7 @@ from .errors import WheelbaseError
 
 
 class Interrupted(BaseException):
-    """SIGTERM or SIGHUP, raised like KeyboardInterrupt so that every `finally` runs."""
+    """SIGTERM, SIGHUP or SIGQUIT, raised like KeyboardInterrupt so that every `finally` runs."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -125,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(signum, _interrupt)
     files.finish_once_committed()
     try:

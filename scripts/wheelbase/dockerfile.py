@@ -1,19 +1,33 @@
-"""The global ARGs of a Dockerfile, read by BuildKit's rules, with where each default sits.
+"""The ARGs and stages of a Dockerfile, read by BuildKit's own grammar, with where each ARG default sits.
 
-BuildKit strips a UTF-8 byte order mark, honours the `# escape=` directive, joins continued
-lines, skips comment lines (also inside a continuation), matches instruction keywords in any
-case but ARG names exactly, splits one ARG into several `name[=default]` words, removes quotes
-around a default, and lets only ARGs declared before the first FROM be used in FROM lines.
+The instructions come from e2b-dockerfile-utils, a port of BuildKit's Dockerfile parser (parser
+directives with `# escape=`, a byte order mark, continuations across empty and comment lines, any
+white space after the keyword, heredoc bodies, which are never instructions). What it does not
+give, the character span of an ARG's default in the text, is found here: each instruction's joined
+line is rebuilt from the file's own lines by BuildKit's continuation rule and must equal the
+parser's, and its words must equal the parser's words, or the file is refused as one wheelbase
+cannot be sure of. tests/e2e/test_parsers.py holds the result against a real BuildKit build.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
+from e2b_dockerfile_utils import DockerfileSyntaxError, ShellLex, parse_dockerfile_ast
+
 BOM = "\ufeff"
-_DIRECTIVE = re.compile(r"^#[ \t]*([A-Za-z]+)[ \t]*=[ \t]*(\S*)[ \t]*$")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEYWORD = re.compile(r"\S+[\t\v\f\r ]*")  # BuildKit splits the keyword off at this white space
+
+
+class Unsure(ValueError):
+    """The file is one wheelbase cannot be sure it reads as BuildKit does; `line` is 1-based."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -26,7 +40,7 @@ class Arg:
     end: int
     line: int
     is_global: bool
-    literal: bool  # no quotes-within, escapes or variables: the value is what the text says
+    literal: bool  # no quotes-within, escapes, variables or line break: the value is what the text says
 
 
 @dataclass(frozen=True)
@@ -48,116 +62,110 @@ class Dockerfile:
         return [a for a in self.args if not a.is_global and a.name == name]
 
 
-@dataclass(frozen=True)
-class _Instruction:
-    keyword: str
-    text: str  # the arguments, continuation lines joined
-    offsets: tuple[int, ...]  # for each character of text, its offset in the file's text
-    line: int
+def _lines(text: str, shift: int) -> tuple[list[str], list[int]]:
+    """The text's lines as BuildKit splits them (on \\n only), each with the offset of its first character."""
+    lines, offsets, at = [], [], shift
+    for line in text[shift:].split("\n"):
+        lines.append(line)
+        offsets.append(at)
+        at += len(line) + 1
+    return lines, offsets
 
 
-def _escape_char(lines: list[str]) -> str:
-    """The `# escape=` parser directive, read from the leading comment lines as BuildKit does."""
-    for line in lines:
-        found = _DIRECTIVE.match(line.strip())
-        if not found:
-            break
-        if found.group(1).lower() == "escape" and found.group(2) in ("\\", "`"):
-            return found.group(2)
-    return "\\"
-
-
-def _instructions(text: str) -> list[_Instruction]:
-    lines = text.split("\n")
-    escape = _escape_char(lines)
-    found: list[_Instruction] = []
-    offset = 0
-    current: list[tuple[str, int]] = []  # (segment, file offset of its first character)
-    first_line = 0
-    for number, line in enumerate(lines, start=1):
-        start = offset
-        offset += len(line) + 1
-        stripped = line.strip()
-        if not current and not stripped:
+def _joined(lines: list[str], offsets: list[int], first: int, last: int, escape: str) -> tuple[str, list[int]]:
+    """An instruction's line as BuildKit joins it from lines first..last (1-based), with each
+    character's offset in the text: leading white space dropped on the first line only, comment and
+    empty lines inside a continuation skipped, and each escape that ends a line taken out."""
+    token = re.escape(escape)
+    continued = re.compile(rf"([^{token}]){token}[ \t]*$|^{token}[ \t]*$")
+    text, where = "", list[int]()
+    for number in range(first, last + 1):
+        body, base = lines[number - 1].rstrip("\r"), offsets[number - 1]
+        lead = 0
+        if number == first:
+            lead = len(body) - len(body.lstrip(" \t\v\f\r"))
+        elif not body.strip(" \t\v\f\r") or body.lstrip(" \t\v\f\r").startswith("#"):
             continue
-        if stripped.startswith("#"):
-            continue  # a comment line, even inside a continued instruction
-        if not current:
-            first_line = number
-        body = line.rstrip()
-        continued = body.endswith(escape)
-        if continued:
-            body = body[:-1]
-        lead = len(body) - len(body.lstrip())
-        current.append((body[lead:], start + lead))
-        if continued:
-            continue
-        found.append(_join(current, first_line))
-        current = []
-    if current:
-        found.append(_join(current, first_line))
-    return found
+        body = body[lead:]
+        found = continued.search(body)
+        if found:
+            body = body[: found.start()] + (found.group(1) or "")
+        text += body
+        where.extend(range(base + lead, base + lead + len(body)))
+    return text, where
 
 
-def _join(segments: list[tuple[str, int]], line: int) -> _Instruction:
-    text, offsets = "", []
-    for i, (segment, start) in enumerate(segments):
-        if i:
-            text += " "
-            offsets.append(start - 1)
-        text += segment
-        offsets.extend(range(start, start + len(segment)))
-    keyword, _, rest = text.partition(" ")
-    skip = len(keyword) + (1 if rest or text[len(keyword):len(keyword) + 1] else 0)
-    while skip < len(text) and text[skip] in " \t":
-        skip += 1
-    return _Instruction(keyword.upper(), text[skip:], tuple(offsets[skip:]), line)
-
-
-def _words(text: str) -> list[tuple[int, int]]:
-    """Spans of the white-space separated words of an instruction, quotes kept together."""
+def _words(rest: str, escape: str) -> list[tuple[int, int]]:
+    """Spans of an instruction's words by BuildKit's parseWords: white space separates them outside quotes."""
     spans, i = [], 0
-    while i < len(text):
-        if text[i] in " \t":
+    while i < len(rest):
+        if rest[i].isspace():
             i += 1
             continue
         start, quote = i, ""
-        while i < len(text) and (quote or text[i] not in " \t"):
-            if quote and text[i] == "\\" and quote == '"' and i + 1 < len(text):
+        while i < len(rest) and (quote or not rest[i].isspace()):
+            char = rest[i]
+            if char == escape and quote != "'" and i + 1 < len(rest):
                 i += 2
                 continue
-            if text[i] == quote:
+            if char == quote:
                 quote = ""
-            elif not quote and text[i] in "\"'":
-                quote = text[i]
+            elif not quote and char in "\"'":
+                quote = char
             i += 1
         spans.append((start, i))
     return spans
 
 
+def _arg_words(text: str, lines: list[str], offsets: list[int], start_line: int, end_line: int, escape: str,
+               original: str, parsed: list[str], is_global: bool) -> list[Arg]:
+    joined, where = _joined(lines, offsets, start_line, end_line, escape)
+    keyword = _KEYWORD.match(joined)
+    rest_at = keyword.end() if keyword else len(joined)
+    spans = _words(joined[rest_at:], escape)
+    if joined != original or [joined[rest_at + a:rest_at + b] for a, b in spans] != parsed:
+        raise Unsure("wheelbase reads this ARG instruction differently from BuildKit; write it on one line", start_line)
+    lexer = ShellLex(escape)
+    found = []
+    for a, b in spans:
+        word = joined[rest_at + a:rest_at + b]
+        name, equals, raw = word.partition("=")
+        if not _NAME.fullmatch(name):
+            continue
+        v_start, v_end = rest_at + a + len(name) + 1, rest_at + b
+        if equals and len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
+            raw, v_start, v_end = raw[1:-1], v_start + 1, v_end - 1
+        at = [where[k] for k in range(v_start, v_end)]
+        unbroken = all(later == earlier + 1 for earlier, later in itertools.pairwise(at))
+        plain = not any(c in raw for c in "\"'$" + escape)
+        # BuildKit's own reading of the word (its shell lexer): a plain value must be exactly the text.
+        literal = unbroken and plain and lexer.process_word(raw) == raw
+        if equals and at:
+            file_start, file_end = at[0], at[-1] + 1
+        else:  # no default, or an empty one: its place is right after the `=` (or between the quotes)
+            file_start = file_end = where[v_start - 1] + 1 if v_start - 1 < len(where) else where[-1] + 1
+        found.append(Arg(name, raw if equals else None, file_start, file_end, start_line, is_global, literal))
+    return found
+
+
 def parse(text: str) -> Dockerfile:
-    """The ARGs and stages of a Dockerfile's text (a leading byte order mark is allowed)."""
+    """The ARGs and stages of a Dockerfile's text (a leading byte order mark is allowed); raises
+    Unsure where BuildKit would refuse the file or wheelbase cannot map it back to the text."""
     shift = 1 if text.startswith(BOM) else 0
+    try:
+        ast = parse_dockerfile_ast(text)
+    except DockerfileSyntaxError as exc:
+        message = str(exc).split(": ", 1)[-1] if ": " in str(exc) else str(exc)
+        raise Unsure(f"BuildKit would not parse it ({message})", exc.line) from exc
+    lines, offsets = _lines(text, shift)
     args: list[Arg] = []
     stages: list[Stage] = []
-    for instruction in _instructions(text[shift:]):
-        words = [(instruction.text[a:b], a, b) for a, b in _words(instruction.text)]
-        if instruction.keyword == "FROM":
-            plain = [w for w, _, _ in words if not w.startswith("--")]
-            name = plain[2].lower() if len(plain) >= 3 and plain[1].upper() == "AS" else None
-            stages.append(Stage(plain[0] if plain else "", name, instruction.line))
-        elif instruction.keyword == "ARG":
-            for word, a, b in words:
-                name, equals, value = word.partition("=")
-                if not _NAME.fullmatch(name):
-                    continue
-                v_start = a + len(name) + 1
-                if equals and len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                    value, v_start = value[1:-1], v_start + 1
-                literal = not any(c in value for c in "\"'\\$")
-                # An empty default still has a place: between its quotes, or right after the `=`.
-                at = instruction.offsets[v_start] if v_start < b else instruction.offsets[b - 1] + 1
-                file_start = at + shift
-                args.append(Arg(name, value if equals else None, file_start, file_start + len(value) if equals else file_start,
-                                instruction.line, is_global=not stages, literal=literal))
+    for instruction in ast.instructions:
+        if instruction.name == "FROM":
+            words = instruction.args
+            name = words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else None
+            stages.append(Stage(words[0] if words else "", name, instruction.start_line))
+        elif instruction.name == "ARG":
+            args += _arg_words(text, lines, offsets, instruction.start_line, instruction.end_line, ast.escape_token,
+                               instruction.original, instruction.args, is_global=not stages)
     return Dockerfile(tuple(args), tuple(stages))

@@ -46,7 +46,7 @@ def plan(paths: list[Path], base: str | None, inspect: Inspect = engine.inspect_
     releases: dict[str, Release] = {}
     for name, members in groups.items():
         ref = chosen or tagged(name, what=f"the pin in {members[0].path}")
-        releases[name] = resolve_release(ref, with_runtime=any(RUNTIME_IMAGE in f.pins for f in members), inspect=inspect)
+        releases[name] = resolve_release(ref, with_runtime=any(RUNTIME_IMAGE in f.names for f in members), inspect=inspect)
     changes = []
     for name, members in groups.items():
         values = releases[name].pins
@@ -56,7 +56,7 @@ def plan(paths: list[Path], base: str | None, inspect: Inspect = engine.inspect_
                 notes.append(note)
             text = file.rewritten(values)
             if text != file.text:
-                edits = tuple((pin.name, pin.value, values[pin.name]) for pin in file.pins.values()
+                edits = tuple((pin.name, pin.value, values[pin.name]) for pin in file.pins
                               if values.get(pin.name) and pin.value != values[pin.name])
                 changes.append(Change(file, text, edits))
     return changes
