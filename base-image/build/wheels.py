@@ -97,24 +97,80 @@ def toolchain(script: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+# What a failed build says it lacks (a program, or a header it includes) and the system package
+# that has it, in each distribution's own names: what to add to build-packages.txt. Debian's are
+# held against apt's index and Alpine's against its package recipes (aports) by tests/test_toolchain.py.
+PROVIDED_BY: dict[str, dict[str, str]] = {
+    "pg_config": {"debian": "libpq-dev", "alpine": "libpq-dev"},
+    "libpq-fe.h": {"debian": "libpq-dev", "alpine": "libpq-dev"},
+    "mysql_config": {"debian": "default-libmysqlclient-dev", "alpine": "mariadb-dev"},
+    "mariadb_config": {"debian": "libmariadb-dev", "alpine": "mariadb-connector-c-dev"},
+    "mysql.h": {"debian": "default-libmysqlclient-dev", "alpine": "mariadb-dev"},
+    "ffi.h": {"debian": "libffi-dev", "alpine": "libffi-dev"},
+    "openssl/ssl.h": {"debian": "libssl-dev", "alpine": "openssl-dev"},
+    "zlib.h": {"debian": "zlib1g-dev", "alpine": "zlib-dev"},
+    "xml2-config": {"debian": "libxml2-dev", "alpine": "libxml2-dev"},
+    "libxml/xmlversion.h": {"debian": "libxml2-dev", "alpine": "libxml2-dev"},
+    "xslt-config": {"debian": "libxslt1-dev", "alpine": "libxslt-dev"},
+    "libxslt/xslt.h": {"debian": "libxslt1-dev", "alpine": "libxslt-dev"},
+    "yaml.h": {"debian": "libyaml-dev", "alpine": "yaml-dev"},
+    "jpeglib.h": {"debian": "libjpeg-dev", "alpine": "libjpeg-turbo-dev"},
+    "png.h": {"debian": "libpng-dev", "alpine": "libpng-dev"},
+    "ft2build.h": {"debian": "libfreetype-dev", "alpine": "freetype-dev"},
+    "ldap.h": {"debian": "libldap-dev", "alpine": "openldap-dev"},
+    "lber.h": {"debian": "libldap-dev", "alpine": "openldap-dev"},
+    "sasl/sasl.h": {"debian": "libsasl2-dev", "alpine": "cyrus-sasl-dev"},
+    "krb5.h": {"debian": "libkrb5-dev", "alpine": "krb5-dev"},
+    "gssapi/gssapi.h": {"debian": "libkrb5-dev", "alpine": "krb5-dev"},
+    "sqlite3.h": {"debian": "libsqlite3-dev", "alpine": "sqlite-dev"},
+    "bzlib.h": {"debian": "libbz2-dev", "alpine": "bzip2-dev"},
+    "lzma.h": {"debian": "liblzma-dev", "alpine": "xz-dev"},
+    "curl/curl.h": {"debian": "libcurl4-openssl-dev", "alpine": "curl-dev"},
+    "pkg-config": {"debian": "pkgconf", "alpine": "pkgconf"},
+}
+COMPILERS = {"gcc", "cc", "c++", "g++", "x86_64-linux-gnu-gcc", "aarch64-linux-gnu-gcc"}
+_NOISE = re.compile(r"^(\s*File \"|Traceback|\s*\^|\s*~|\s*$|note: |hint: |\[end of output\]|\[\d+ lines of output\]|"
+                    r"The above exception|During handling|\s+[a-z_]+\(|\s+\.\.\.)")
+_LACKS = (
+    ("header", re.compile(r"fatal error: (\S+?): No such file or directory")),
+    ("program", re.compile(r"(\S+?) executable not found|sh: \d+: (\S+): not found|(\S+): command not found|"
+                           r"command '(?:/usr/bin/)?(\S+?)' failed: No such file or directory|unable to execute '(\S+?)'")),
+    ("module", re.compile(r"ModuleNotFoundError: No module named '([^']+)'")),
+)
+
+
+def _failed_package(output: str) -> str:
+    patterns = (r"Failed to build (?!installable)(\S+)", r"╰─> (\S+)", r"Building wheel for (\S+)", r"Collecting (\S+?)==",
+                r"metadata generation failed:\n(\S+?)[= ]", r"(?m)^([A-Za-z0-9][A-Za-z0-9._-]*)==\S+ from ")
+    return next((found[-1] for found in (re.findall(p, output) for p in patterns) if found), "a package")
+
+
 def explain(output: str, packages_file: str, backends_file: str) -> str:
-    """One sentence naming the package, what its build lacks and where to add it; the build's last lines follow."""
-    named = [re.findall(pattern, output) for pattern in
-             (r"Failed to build (?!installable)(\S+)", r"╰─> (\S+)", r"Building wheel for (\S+)", r"Collecting (\S+?)==")]
-    name = next((found[-1] for found in named if found), "a package")
-    header = re.search(r"fatal error: (\S+): No such file or directory", output)
-    module = re.search(r"ModuleNotFoundError: No module named '([^']+)'", output)
-    program = re.search(r"(pg_config|mysql_config|\S+-config) executable not found|sh: \d+: (\S+): not found", output)
-    if header:
-        why = f"it needs the header {header.group(1)}: add the system package that has it to {packages_file}"
-    elif module:
-        why = f"it needs the Python module {module.group(1)} to build: add its package to {backends_file} and lock again"
-    elif program:
-        why = f"it needs the program {program.group(1) or program.group(2)}: add the system package that has it to {packages_file}"
+    """One sentence: which package failed to build, what its build lacked, the line to add and where,
+    then the build's own words (the line that said so, or its last meaningful lines)."""
+    name = _failed_package(output)
+    found = [(kind, match, next(g for g in match.groups() if g)) for kind, pattern in _LACKS
+             for match in [pattern.search(output)] if match]
+    where = distribution(Path(__file__).resolve().parent.parent / "wheelhouse.json") or "<distribution>"
+    if found:
+        kind, match, what = found[0]
+        line = output[output.rfind("\n", 0, match.start()) + 1:].split("\n", 1)[0].strip()
+        said = line
+        if kind == "module":
+            why = f"it needs the Python module {what} to build: add its package to {backends_file} and lock again"
+        elif what in COMPILERS:
+            why = (f"it needs a C compiler ({what}): add a line `{where}: <the library it builds against>` to {packages_file}; "
+                   "the compiler is installed with any line there")
+        else:
+            package = PROVIDED_BY.get(what, {}).get(where)
+            fix = f"add `{where}: {package}` to {packages_file}" if package else \
+                f"add the system package that has it to {packages_file} (`{where}: <package>`)"
+            why = f"it needs the {kind} {what}: {fix}"
     else:
         why = f"add what it needs to {packages_file} (system packages) or {backends_file} (build backends)"
-    tail = " | ".join(line.strip() for line in output.strip().splitlines()[-6:])
-    return f"compiling {name} from source failed; {why}. Its build said: {tail}"
+        meaningful = [line.strip() for line in output.strip().splitlines() if not _NOISE.match(line)]
+        said = " | ".join(meaningful[-4:])
+    return f"compiling {name} from source failed; {why}. Its build said: {said}"
 
 
 def with_modules(folder: Path) -> list[Path]:

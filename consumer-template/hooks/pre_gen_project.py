@@ -3,13 +3,13 @@
 import re
 import sys
 
-NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 ._-]{0,62}$")
-SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 ._-]{0,62}\Z")
+SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 RESERVED = {
     "app", "tests", "test", "wheelhouse", "wheelbase", "python", "docker", "base", "runtime",
     "deploy", "venv", "lock", "image", "fastapi", "uvicorn", "con", "nul", "aux", "prn",
 }
-PORT = re.compile(r"^[1-9][0-9]{0,4}$")
+PORT = re.compile(r"^[1-9][0-9]{0,4}\Z")
 
 name = {{ cookiecutter.service_name | tojson }}
 slug = {{ cookiecutter.service_slug | tojson }}

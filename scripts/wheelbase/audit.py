@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AuditError, UsageError
+from .files import decode, read_bytes
 
 
 def verdict(report: Mapping[str, Any]) -> list[str]:
@@ -37,8 +39,9 @@ def verdict(report: Mapping[str, Any]) -> list[str]:
 
 
 def audit(requirements: Path, out: Callable[[str], None] = print) -> int:
-    if not requirements.is_file():
+    if not os.path.lexists(requirements):
         raise UsageError(f"{requirements} does not exist; pass a requirements lock such as base-image/requirements.txt")
+    decode(requirements, read_bytes(requirements))  # a regular UTF-8 file of bounded size, never a FIFO or a stream
     if importlib.util.find_spec("pip_audit") is None:
         raise UsageError("pip-audit is not installed; install wheelbase with its audit extra: pip install 'wheelbase[audit]'")
     with tempfile.TemporaryDirectory() as scratch:

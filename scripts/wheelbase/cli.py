@@ -11,7 +11,11 @@ from pathlib import Path
 from types import FrameType
 
 from . import files
-from .errors import WheelbaseError
+from .errors import FileError, WheelbaseError
+from .files import reason
+from .output import Console
+
+console = Console()
 
 
 class Interrupted(BaseException):
@@ -30,18 +34,19 @@ def _new(args: argparse.Namespace) -> int:
     from .new import new, unpublished_note
 
     created = new(args.name, Path(args.output_dir), args.base, args.template, own_image=args.own_image)
-    print(f"created {created}")
+    console.line(f"created {created}")
     note = unpublished_note(created)
     if note:
-        print(note, file=sys.stderr)
-    print(f"next: cd {created} && docker buildx bake test image")
+        console.error(note)
+    console.line(f"next: cd {created} && docker buildx bake test image")
     return 0
 
 
 def _pin(args: argparse.Namespace) -> int:
     from .pin import pin
 
-    return pin([Path(p) for p in args.paths], args.base, dry_run=args.dry_run, check=args.check)
+    return pin([Path(p) for p in args.paths], args.base, dry_run=args.dry_run, check=args.check, out=console.line,
+               warn=console.error)
 
 
 def _resolve(args: argparse.Namespace) -> int:
@@ -50,9 +55,10 @@ def _resolve(args: argparse.Namespace) -> int:
 
     for image in args.images or release_tags():
         wheelhouse = resolve_wheelhouse(ImageRef.parse(image, source="IMAGE:TAG"))
-        print(wheelhouse.ref)
-        print(f"  python {wheelhouse.python_version}, flavor {wheelhouse.flavor}, built on {wheelhouse.python_image}")
-        print(f"  platforms: {', '.join(wheelhouse.platforms)}")
+        console.line(str(wheelhouse.ref))
+        console.line(f"  python {wheelhouse.python_version}, flavor {wheelhouse.flavor}, built on {wheelhouse.python_image}"
+                     + (f", interface {wheelhouse.interface}" if wheelhouse.interface else ""))
+        console.line(f"  platforms: {', '.join(wheelhouse.platforms)}")
     return 0
 
 
@@ -60,23 +66,23 @@ def _lock(args: argparse.Namespace) -> int:
     from .lock import lock
 
     started = time.monotonic()
-    written = lock(Path(args.path), upgrade=args.upgrade, progress=lambda line: print(line, flush=True))
+    written = lock(Path(args.path), upgrade=args.upgrade, progress=console.line)
     for path in written:
-        print(f"wrote {path}")
-    print(f"lock: done in {time.monotonic() - started:.1f} s")
+        console.line(f"wrote {path}")
+    console.line(f"lock: done in {time.monotonic() - started:.1f} s")
     return 0
 
 
 def _audit(args: argparse.Namespace) -> int:
     from .audit import audit
 
-    return audit(Path(args.requirements))
+    return audit(Path(args.requirements), out=console.line)
 
 
 def _bench(args: argparse.Namespace) -> int:
     from .bench.run import run
 
-    return run(quick=args.quick, out_dir=Path(args.out_dir))
+    return run(quick=args.quick, out_dir=Path(args.out_dir), out=console.line)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -129,16 +135,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signum, _interrupt)
     files.finish_once_committed()
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
     except WheelbaseError as exc:
-        print(f"wheelbase: error: {exc}", file=sys.stderr)
+        console.error(f"wheelbase: error: {exc}")
         return exc.exit_code
+    except OSError as exc:  # what the operating system refused where no module said it better
+        what = f"{exc.filename}: " if exc.filename else ""
+        console.error(f"wheelbase: error: {what}{reason(exc)}")
+        return FileError.exit_code
     except KeyboardInterrupt:
-        print("wheelbase: interrupted", file=sys.stderr)
+        console.error("wheelbase: interrupted")
         return 128 + signal.SIGINT
     except Interrupted as exc:
-        print("wheelbase: interrupted", file=sys.stderr)
+        console.error("wheelbase: interrupted")
         return 128 + exc.signum
+    if console.stdout_failed:
+        console.error(f"wheelbase: note: standard output failed ({console.stdout_failed}), so not all was shown; "
+                      f"the command itself {'succeeded' if code == 0 else f'exited {code}'}, and its changes stand")
+    return code
 
 
 if __name__ == "__main__":

@@ -12,11 +12,13 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .errors import EngineError, RegistryError, UsageError
 from .image_ref import ImageRef
@@ -58,37 +60,90 @@ def registry_timeout() -> float:
     return seconds
 
 
+# What is kept of a command's output: stdout whole up to this (more is refused: no answer wheelbase
+# reads is that large), stderr's last lines up to this (the reason of a failure is at its end).
+MAX_STDOUT = 16 << 20
+MAX_STDERR_TAIL = 256 << 10
+
+
+def _read(stream: IO[str], keep: list[str], limit: int, *, tail: bool, on_line: Callable[[str], None] | None,
+          overflow: list[bool]) -> None:
+    size = 0
+    for line in stream:
+        if on_line is not None:
+            on_line(line.rstrip("\n"))
+        keep.append(line)
+        size += len(line)
+        while size > limit and keep:
+            if not tail:
+                overflow.append(True)
+                keep.clear()
+                return drain(stream)
+            size -= len(keep.pop(0))
+
+
+def drain(stream: IO[str]) -> None:
+    for _ in stream:
+        pass
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Ends a command and everything it started (docker runs plugins, buildx runs a build): its
+    process group gets SIGTERM, then SIGKILL if it has not gone within five seconds."""
+    for signum, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def run(args: Sequence[str], *, timeout: float | None = None, cwd: Path | None = None,
         env: Mapping[str, str] | None = None, capture: bool = True,
         on_line: Callable[[str], None] | None = None) -> subprocess.CompletedProcess[str]:
     """Runs `docker ARGS...`; raises EngineError on a timeout or a non-zero exit, with docker's last line.
-    With on_line, each line docker writes to stderr is handed over as it comes (progress)."""
+    With on_line, each line docker writes to stderr is handed over as it comes (progress). The command
+    runs in a process group of its own, which is ended with everything in it if this call is
+    interrupted (a signal, a timeout): no build outlives the command that started it."""
     command = [docker(), *args]
+    pipe = subprocess.PIPE if capture or on_line is not None else None
+    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})}, text=True, errors="replace",
+                               stdout=pipe, stderr=pipe, stdin=subprocess.DEVNULL, start_new_session=True)
+    out: list[str] = []
+    err: list[str] = []
+    overflow: list[bool] = []
+    readers = []
+    if pipe is not None:
+        assert process.stdout is not None and process.stderr is not None
+        readers = [threading.Thread(target=_read, args=(process.stdout, out, MAX_STDOUT), daemon=True,
+                                    kwargs={"tail": False, "on_line": None, "overflow": overflow}),
+                   threading.Thread(target=_read, args=(process.stderr, err, MAX_STDERR_TAIL), daemon=True,
+                                    kwargs={"tail": True, "on_line": on_line, "overflow": overflow})]
+        for reader in readers:
+            reader.start()
     try:
-        if on_line is None:
-            done = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, text=True, timeout=timeout,
-                                  stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
-        else:
-            done = _streamed(command, cwd, {**os.environ, **(env or {})}, timeout, on_line)
+        code = process.wait(timeout=timeout)
+        for reader in readers:
+            reader.join()
     except subprocess.TimeoutExpired as exc:
+        _stop(process)
         raise EngineError(f"`docker {' '.join(args[:3])}` did not finish in {timeout:.0f} s", timed_out=True) from exc
-    if done.returncode:
-        detail = (done.stderr or "").strip().splitlines()
-        last = detail[-1] if detail else f"exit code {done.returncode}"
-        raise EngineError(f"`docker {' '.join(args[:3])}` failed: {last}", output=done.stderr or "")
-    return done
-
-
-def _streamed(command: list[str], cwd: Path | None, env: dict[str, str], timeout: float | None,
-              on_line: Callable[[str], None]) -> subprocess.CompletedProcess[str]:
-    process = subprocess.Popen(command, cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lines: list[str] = []
-    assert process.stderr is not None
-    for line in process.stderr:
-        lines.append(line)
-        on_line(line.rstrip("\n"))
-    stdout = process.stdout.read() if process.stdout else ""
-    return subprocess.CompletedProcess(command, process.wait(timeout=timeout), stdout, "".join(lines))
+    except BaseException:
+        _stop(process)
+        raise
+    stdout, stderr = "".join(out), "".join(err)
+    if overflow:
+        raise EngineError(f"`docker {' '.join(args[:3])}` answered more than {MAX_STDOUT >> 20} MiB; wheelbase reads no "
+                          "answer that large", output=stderr)
+    if code:
+        detail = stderr.strip().splitlines()
+        last = detail[-1] if detail else f"exit code {code}"
+        raise EngineError(f"`docker {' '.join(args[:3])}` failed: {last}", output=stderr)
+    return subprocess.CompletedProcess(command, code, stdout, stderr)
 
 
 def bake(targets: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None,
@@ -115,6 +170,12 @@ def registry_failure(ref: ImageRef, detail: str) -> RegistryError:
     code = int(found["code"]) if found else None
     lowered = text.lower()
     name, host = ref.name, ref.host
+    if "failed to authorize" in lowered or ("failed to fetch" in lowered and "token" in lowered):
+        # The registry sent buildx to a token service, and that service's answer (whatever its status) is the problem.
+        status = f" ({found.group(0).lstrip(': ')})" if found else ""
+        return RegistryError(f"the registry for {name} asked for a token, and its token service refused it{status}: this is a "
+                             f"login problem, not a missing image; run `docker login {host}` or check the registry's "
+                             "token service")
     if code == 404 or (code is None and lowered.endswith(": not found")):
         if ref.digest:
             return RegistryError(f"the registry has no image {ref.digest} in {ref.repository}; check the digest "

@@ -6,9 +6,10 @@ import re
 
 from .errors import UsageError
 
-# Letters, digits, spaces, hyphens, underscores and dots; no shell or Jinja metacharacters.
-NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 ._-]{0,62}$")
-SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# Letters, digits, spaces, hyphens, underscores and dots; no shell or Jinja metacharacters, and nothing
+# after the last of them (\Z: `$` would let a trailing newline through).
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 ._-]{0,62}\Z")
+SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 RESERVED = frozenset({
     "app", "tests", "test", "wheelhouse", "wheelbase", "python", "docker", "base", "runtime",
     "deploy", "venv", "lock", "image", "fastapi", "uvicorn", "con", "nul", "aux", "prn",

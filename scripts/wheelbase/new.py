@@ -20,8 +20,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import engine
-from .errors import UsageError, WheelbaseError
-from .files import past_the_point_of_no_return, signals_held
+from .errors import FileError, UsageError, WheelbaseError
+from .files import past_the_point_of_no_return, reason, signals_held
 from .image_ref import tagged
 from .interface import interface_note
 from .layout import REPO, TEMPLATE_DIRECTORY, default_base
@@ -95,11 +95,16 @@ def new(name: str, output_dir: Path, base: str | None, template: str | None = No
     With own_image, the service deploys on that Python image (pinned by its current digest)
     instead of the shared runtime."""
     slug = check_service_name(name)
-    if not output_dir.is_dir():
+    try:
+        is_dir = output_dir.is_dir()
+    except OSError as exc:
+        raise UsageError(f"--output-dir {output_dir}: {reason(exc)}") from exc
+    if not is_dir:
         raise UsageError(f"output directory {output_dir} does not exist; create it or pass another --output-dir")
     target = output_dir / slug
-    if target.exists():
-        raise UsageError(f"{target} already exists; choose another name or --output-dir")
+    if os.path.lexists(target):  # a symlink to nothing is in the way too
+        raise UsageError(f"{target} already exists{' (a symlink to nothing)' if not target.exists() else ''}; "
+                         "choose another name or --output-dir")
     source, recorded = (template, published_url(template)) if template else template_source()
     release = resolve_release(tagged(base) if base else default_base(), with_runtime=own_image is None, inspect=inspect)
     pins = release.pins
@@ -118,20 +123,31 @@ def new(name: str, output_dir: Path, base: str | None, template: str | None = No
     import cruft  # imported here: it is slow to import and only `new` needs it
     from cookiecutter.exceptions import CookiecutterException
 
-    scratch = Path(tempfile.mkdtemp(prefix=f".{slug}.partial-", dir=output_dir))
+    try:
+        scratch = Path(tempfile.mkdtemp(prefix=f".{slug}.partial-", dir=output_dir))
+    except OSError as exc:
+        raise FileError(f"cannot write in {output_dir}: {reason(exc)}; nothing was created") from exc
     try:
         try:
             created = Path(cruft.create(source, output_dir=scratch, no_input=True, directory=TEMPLATE_DIRECTORY,
                                         extra_context={key: value if key in CHOICES else _literal(value)
                                                        for key, value in context.items()}))
-        except (CookiecutterException, OSError, RuntimeError, ValueError) as exc:
+        except OSError as exc:
+            raise FileError(f"the service could not be written in {output_dir}: {reason(exc)}; nothing was created") from exc
+        except (CookiecutterException, RuntimeError, ValueError) as exc:
             raise WheelbaseError(f"the template could not be rendered from {_redacted(recorded)}: {exc}") from exc
-        _record_source(created / ".cruft.json", recorded)
+        try:
+            _record_source(created / ".cruft.json", recorded)
+        except OSError as exc:
+            raise FileError(f"the service could not be written in {output_dir}: {reason(exc)}; nothing was created") from exc
         interface_note(read_dockerfile(created / "Dockerfile"), release)  # the template speaks the release's interface
         with signals_held():
-            if target.exists():
+            if os.path.lexists(target):
                 raise UsageError(f"{target} already exists; choose another name or --output-dir")
-            os.rename(created, target)
+            try:
+                os.rename(created, target)
+            except OSError as exc:
+                raise FileError(f"cannot create {target}: {reason(exc)}; nothing was created") from exc
             past_the_point_of_no_return()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

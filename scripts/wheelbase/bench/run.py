@@ -5,14 +5,19 @@ and the musl stand-in (flavor debian-musl), whose rows carry an `m` (figures 1, 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import re
+import shutil
+import subprocess
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from ..errors import FileError, UsageError
 from ..layout import REPO, standins
 from . import docker as engine
 from . import load, loops, report, service, wheelhouse
@@ -45,20 +50,50 @@ def _order(figure: Figure) -> tuple[int, str]:
     return int(re.match(r"\d+", figure.number)[0]), figure.number  # type: ignore[index]
 
 
-def run(*, quick: bool, out_dir: Path) -> int:
+def check_prerequisites(out_dir: Path) -> None:
+    """Everything a run needs, checked before it starts, so a long run never stops halfway with
+    the docs half-written: the chart library, wrk, the engine, the registry, the stand-ins, and an
+    output folder that can be written (it is not created yet)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("the benchmark draws its chart with matplotlib, which is not installed: "
+                         "pip install 'wheelbase[bench]' (or run `make bench`)")
+    if shutil.which("wrk") is None:
+        raise UsageError("the benchmark measures throughput with wrk, which is not on PATH: apt-get install wrk")
+    for image in (STANDARD["PYTHON_IMAGE"], MUSL["PYTHON_IMAGE"]):
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode:
+            raise UsageError(f"the stand-in image {image} is missing (or the engine does not answer): run .ci/provision tests")
+    try:
+        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5).close()
+    except OSError as exc:
+        raise UsageError(f"the registry at {REGISTRY} does not answer ({exc}): run .ci/provision") from exc
+    existing = out_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FileError(f"--out-dir {out_dir}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise FileError(f"--out-dir {out_dir}: cannot write in {existing}; choose another --out-dir")
+    for name in ("benchmarks.md", "benchmarks.png"):
+        target = out_dir / name
+        if target.exists() and (not target.is_file() or not os.access(target, os.W_OK)):
+            raise FileError(f"--out-dir {out_dir}: {target} cannot be written; make it a writable file or choose another folder")
+
+
+def run(*, quick: bool, out_dir: Path, out: Callable[[str], None] = print) -> int:
+    check_prerequisites(out_dir)
     runs = 1 if quick else 5
     figures: list[Figure] = []
 
     def record(new: list[Figure]) -> None:
         for figure in new:
-            print(figure.line(), flush=True)
+            out(figure.line())
         figures.extend(new)
 
     with tempfile.TemporaryDirectory(prefix="wheelbase-bench-") as scratch:
         workdir = Path(scratch)
         standard = Stack("", "stand-in", {**STANDARD, "IMAGE": f"{REGISTRY}/wheelbase-bench/wheelhouse"}, workdir, runs)
         musl = Stack("m", "musl stand-in", {**MUSL, "IMAGE": f"{REGISTRY}/wheelbase-bench/wheelhouse-musl"}, workdir, runs)
-        print(f"bench: {'quick: one run each' if quick else f'{runs} runs each'}", flush=True)
+        out(f"bench: {'quick: one run each' if quick else f'{runs} runs each'}")
         steps: list[Callable[[], list[Figure]]] = []
         publish(standard)
         own = service.make_own_image_service(standard, f"{REGISTRY}/wheelbase-bench/org-python:3.13")
@@ -88,5 +123,5 @@ def run(*, quick: bool, out_dir: Path) -> int:
     report.chart(figures, out_dir / "benchmarks.png")
     if out_dir.resolve() == (REPO / "docs").resolve():
         report.update_readme(REPO / "README.md", figures, machine)
-    print(f"bench: wrote {out_dir / 'benchmarks.md'} and {out_dir / 'benchmarks.png'}")
+    out(f"bench: wrote {out_dir / 'benchmarks.md'} and {out_dir / 'benchmarks.png'}")
     return 0
