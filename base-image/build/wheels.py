@@ -103,9 +103,9 @@ def toolchain(script: Path, *args: str) -> str:
 PROVIDED_BY: dict[str, dict[str, str]] = {
     "pg_config": {"debian": "libpq-dev", "alpine": "libpq-dev"},
     "libpq-fe.h": {"debian": "libpq-dev", "alpine": "libpq-dev"},
-    "mysql_config": {"debian": "default-libmysqlclient-dev", "alpine": "mariadb-dev"},
+    "mysql_config": {"debian": "default-libmysqlclient-dev", "alpine": "mariadb-connector-c-dev"},
     "mariadb_config": {"debian": "libmariadb-dev", "alpine": "mariadb-connector-c-dev"},
-    "mysql.h": {"debian": "default-libmysqlclient-dev", "alpine": "mariadb-dev"},
+    "mysql.h": {"debian": "default-libmysqlclient-dev", "alpine": "mariadb-connector-c-dev"},
     "ffi.h": {"debian": "libffi-dev", "alpine": "libffi-dev"},
     "openssl/ssl.h": {"debian": "libssl-dev", "alpine": "openssl-dev"},
     "zlib.h": {"debian": "zlib1g-dev", "alpine": "zlib-dev"},

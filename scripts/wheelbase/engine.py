@@ -135,6 +135,12 @@ def run(args: Sequence[str], *, timeout: float | None = None, cwd: Path | None =
     except BaseException:
         _stop(process)
         raise
+    finally:
+        for reader in readers:  # the command has ended (or was ended): its pipes are at their end
+            reader.join(timeout=5)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
     stdout, stderr = "".join(out), "".join(err)
     if overflow:
         raise EngineError(f"`docker {' '.join(args[:3])}` answered more than {MAX_STDOUT >> 20} MiB; wheelbase reads no "

@@ -38,7 +38,7 @@ def _redacted(url: str) -> str:
     return url.replace(parts.netloc, "***@" + parts.netloc.rsplit("@", 1)[1], 1) if "@" in parts.netloc else url
 
 
-def published_url(source: str) -> str:
+def published_url(source: str, what: str = "--template") -> str:
     """The template's URL as a service records it: one CI can reach. An SSH source is recorded as its
     https:// form (CI runners have no SSH key; a private repository is read with a token, see the
     service's workflow); https:// and, for a machine-local setup, file:// stay as they are."""
@@ -52,7 +52,7 @@ def published_url(source: str) -> str:
         raise UsageError(f"the template source {_redacted(source)} is not an https://, ssh:// or file:// URL of the "
                          "wheelbase repository; pass --template with its URL (for example https://github.com/ORG/wheelbase)")
     if parts.scheme == "https" and (parts.username or parts.password):
-        raise UsageError(f"--template {_redacted(source)} carries credentials, which would be written into the service's "
+        raise UsageError(f"{what} {_redacted(source)} carries credentials, which would be written into the service's "
                          ".cruft.json; pass the URL without them and let git authenticate (a credential helper, or "
                          "`gh auth setup-git`)")
     return source
@@ -68,7 +68,7 @@ def template_source() -> tuple[str, str]:
     """(where to render from, the URL to record): $WHEELBASE_TEMPLATE, else this checkout recorded as its origin."""
     given = os.environ.get("WHEELBASE_TEMPLATE")
     if given:
-        return given, published_url(given)
+        return given, published_url(given, "WHEELBASE_TEMPLATE")
     if not (REPO / ".git").exists():
         raise UsageError(f"{REPO} is not a git checkout of wheelbase; pass --template with the wheelbase repository's URL")
     origin = _git("remote", "get-url", "origin", cwd=REPO)

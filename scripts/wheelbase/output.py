@@ -81,6 +81,8 @@ class Console:
 
     def line(self, text: str) -> None:
         """One line on stdout, unless stdout has already failed."""
+        if self.out is None:  # the command was started with its stdout closed
+            self.stdout_failed = "it is closed"
         if self.stdout_failed or self.out is None:
             return
         try:

@@ -54,6 +54,17 @@ def check_prerequisites(out_dir: Path) -> None:
     """Everything a run needs, checked before it starts, so a long run never stops halfway with
     the docs half-written: the chart library, wrk, the engine, the registry, the stand-ins, and an
     output folder that can be written (it is not created yet)."""
+    existing = out_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FileError(f"--out-dir {out_dir}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise FileError(f"--out-dir {out_dir}: cannot write in {existing}; choose another --out-dir")
+    for name in ("benchmarks.md", "benchmarks.png"):
+        target = out_dir / name
+        if target.exists() and (not target.is_file() or not os.access(target, os.W_OK)):
+            raise FileError(f"--out-dir {out_dir}: {target} cannot be written; make it a writable file or choose another folder")
     if importlib.util.find_spec("matplotlib") is None:
         raise UsageError("the benchmark draws its chart with matplotlib, which is not installed: "
                          "pip install 'wheelbase[bench]' (or run `make bench`)")
@@ -66,17 +77,6 @@ def check_prerequisites(out_dir: Path) -> None:
         urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5).close()
     except OSError as exc:
         raise UsageError(f"the registry at {REGISTRY} does not answer ({exc}): run .ci/provision") from exc
-    existing = out_dir
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise FileError(f"--out-dir {out_dir}: {existing} is not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise FileError(f"--out-dir {out_dir}: cannot write in {existing}; choose another --out-dir")
-    for name in ("benchmarks.md", "benchmarks.png"):
-        target = out_dir / name
-        if target.exists() and (not target.is_file() or not os.access(target, os.W_OK)):
-            raise FileError(f"--out-dir {out_dir}: {target} cannot be written; make it a writable file or choose another folder")
 
 
 def run(*, quick: bool, out_dir: Path, out: Callable[[str], None] = print) -> int:
