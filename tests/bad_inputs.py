@@ -55,7 +55,7 @@ class Case:
     as_user: int | None = None  # run as this UID (the case needs root to set it up)
     stdout: str | None = None  # "full" (/dev/full) or "closed"
     stdin: bytes | None = None
-    # (seconds, what): once the command has run this long, a signal to send it, or an edit to make meanwhile
+    # (seconds, what): this long after the command's build has started, a signal to send it, or an edit to make
     during: tuple[float, int | Callable[[World], None]] | None = None
 
 
@@ -108,6 +108,17 @@ def _command(pid: str) -> str:
         return "?"
 
 
+def _wait_for_a_build(world: World, process: subprocess.Popen[bytes]) -> None:
+    """Until a `docker buildx` the command started is running in the service (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(pid.isdigit() and _cwd(pid).startswith(str(world.service)) and "buildx" in _command(pid)
+               for pid in os.listdir("/proc")):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the command started no build to interrupt")
+
+
 def run_case(case: Case, world: World) -> tuple[int, str]:
     case.prepare(world)
     before = snapshot(world.root)
@@ -125,6 +136,7 @@ def run_case(case: Case, world: World) -> tuple[int, str]:
                                    preexec_fn=(lambda: os.close(1)) if case.stdout == "closed" else None)
         if case.during is not None:
             seconds, what = case.during
+            _wait_for_a_build(world, process)
             time.sleep(seconds)
             if isinstance(what, int):
                 process.send_signal(what)

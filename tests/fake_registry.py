@@ -34,10 +34,10 @@ class FakeRegistry:
         registry = self
 
         class Answer(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the handler's API)
+            def do_GET(self) -> None:
                 registry.answer(self, body=True)
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 registry.answer(self, body=False)
 
             def log_message(self, *args: object) -> None:

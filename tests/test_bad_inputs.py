@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from bad_inputs import Case, World, check_row, run_case, snapshot, write_rows
 from fake_registry import FakeRegistry, SilentRegistry
+
 from support import PYTHON_IMAGE, REPO, WHEELBASE, bake_env, free_port, run
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -125,7 +125,8 @@ CASES = [
     Case("new-symlink-in-the-way", "a symlink to nothing where the service folder would go",
          wb("new", "Billing", "--output-dir", "{root}", "--base", "{base}"), 2,
          prepare=lambda world: (world.root / "billing").symlink_to(world.root / "nowhere")),
-    Case("new-no-output-dir", "output folder does not exist", wb("new", "Billing", "--output-dir", "{root}/nowhere", "--base", "{base}"), 2),
+    Case("new-no-output-dir", "output folder does not exist",
+         wb("new", "Billing", "--output-dir", "{root}/nowhere", "--base", "{base}"), 2),
     Case("new-output-name-too-long", "output folder whose name is longer than the file system allows",
          wb("new", "Billing", "--output-dir", "{root}/" + "x" * 300, "--base", "{base}"), 2),
     Case("new-read-only-output", "output folder on a read-only file system",
@@ -166,7 +167,8 @@ CASES = [
     Case("pin-disk-full", "service on a full disk, with a stale pin", wb("pin", "{root}/full/svc"), 8, prepare=full_disk),
     Case("pin-group-not-member", "Dockerfile owned by its user but by a group the user is not in, with a stale pin",
          wb("pin", "."), 8, as_user=NOBODY,
-         prepare=each(edit(DOCKERFILE, stale), lambda world: [os.chown(p, NOBODY, 0) for p in [world.service, world.service / DOCKERFILE]])),
+         prepare=each(edit(DOCKERFILE, stale),
+                      lambda world: [os.chown(p, NOBODY, 0) for p in [world.service, world.service / DOCKERFILE]])),
     Case("pin-stage-arg", "pin declared inside a stage, where FROM cannot use it", wb("pin", DOCKERFILE), 4,
          prepare=edit(DOCKERFILE, move_pin_into_first_stage)),
     Case("pin-heredoc-unterminated", "Dockerfile whose heredoc never ends (BuildKit refuses it)", wb("pin", "--check", "."), 4,
@@ -175,7 +177,8 @@ CASES = [
          prepare=edit("docker-bake.hcl", lambda text: text.replace('variable "BASE_IMAGE" {\n  default = ""',
                                                                    'variable "BASE_IMAGE" {\n  default = "${REGISTRY}/w:py3.13"'))),
     Case("pin-compose-from-environment", "compose file passing BASE_IMAGE from the environment", wb("pin", "--check", "."), 4,
-         prepare=edit("compose.yaml", lambda text: text.replace("      target: dev\n", "      target: dev\n      args:\n        - BASE_IMAGE\n"))),
+         prepare=edit("compose.yaml", lambda text: text.replace("      target: dev\n",
+                                                                "      target: dev\n      args:\n        - BASE_IMAGE\n"))),
     Case("pin-stale-behind-comment", "bake-file pin with a comment before its stale default", wb("pin", "--check", "."), 5,
          prepare=lambda world: (world.service / "docker-bake.hcl").write_text(
              (world.service / "docker-bake.hcl").read_text().replace(
@@ -195,10 +198,13 @@ CASES = [
     Case("pin-secret-in-output", "a path that holds the value of a secret environment variable",
          wb("pin", f"no-such-{SECRET}-folder"), 2, env=(("REGISTRY_TOKEN", SECRET),)),
     Case("pin-base-no-tag", "--base without a tag", wb("pin", ".", "--base", "{untagged}"), 2),
-    Case("pin-newline-label", "wheelhouse whose Python-image label holds a newline and a RUN line", wb("pin", ".", "--base", "{newline}"), 7),
+    Case("pin-newline-label", "wheelhouse whose Python-image label holds a newline and a RUN line",
+         wb("pin", ".", "--base", "{newline}"), 7),
     Case("pin-platforms-disagree", "wheelhouse whose platforms carry different labels", wb("pin", ".", "--base", "{split}"), 7),
-    Case("pin-runtime-mismatch", "runtime tag built on another Python image than its wheelhouse", wb("pin", ".", "--base", "{mismatch}"), 7),
-    Case("pin-other-interface", "wheelhouse that speaks another interface than the Dockerfile", wb("pin", ".", "--base", "{other_interface}"), 7),
+    Case("pin-runtime-mismatch", "runtime tag built on another Python image than its wheelhouse",
+         wb("pin", ".", "--base", "{mismatch}"), 7),
+    Case("pin-other-interface", "wheelhouse that speaks another interface than the Dockerfile",
+         wb("pin", ".", "--base", "{other_interface}"), 7),
     Case("pin-500-named-unauthorized", "registry answering 500 for a repository called unauthorized",
          wb("pin", ".", "--base", "{failing}"), 3),
     Case("pin-token-service-404", "registry whose token service answers 404", wb("pin", ".", "--base", "{token_404}"), 3),
@@ -223,7 +229,8 @@ CASES = [
     Case("lock-no-bake-file", "lock in a folder without docker-bake.hcl", wb("lock", "app"), 2),
     Case("lock-dangling-lock-file", "lock whose requirements.txt is a symlink to nothing", wb("lock", "."), 8,
          prepare=each(lambda world: (world.service / "requirements.txt").unlink(), symlink("requirements.txt", "gone.txt"))),
-    Case("audit-fifo", "audit of a FIFO (never opened, so no hang)", wb("audit", "requirements.fifo"), 8, prepare=fifo("requirements.fifo")),
+    Case("audit-fifo", "audit of a FIFO (never opened, so no hang)",
+         wb("audit", "requirements.fifo"), 8, prepare=fifo("requirements.fifo")),
     Case("bench-out-dir-under-a-file", "bench --out-dir under a file", wb("bench", "--quick", "--out-dir", "README.md/bench"), 8),
     Case("bake-flavor", "unknown FLAVOR", lambda world: ["docker", "buildx", "bake", "--file", str(REPO / "docker-bake.hcl"),
                                                         "--print", "base"], None, env=(("FLAVOR", "ubuntu"),)),

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from bad_inputs import Case, World, check_row, run_case, table_rows, write_rows
+
 from support import OTHER_PYTHON_IMAGE, WHEELBASE, Published
 
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("error")]
@@ -44,7 +44,8 @@ def each(*steps: Callable[[World], None]) -> Callable[[World], None]:
 
 
 PSYCOPG2 = edit("requirements.in", lambda text: text + "psycopg2==2.9.13\n")
-A_LOCK_THAT_TAKES_A_WHILE = edit("requirements.in", lambda text: text + "httpx\nrich\npydantic-settings\n")
+# Extras whose resolution takes PyPI some seconds: the lock's build is still running when the case acts.
+A_LOCK_THAT_TAKES_A_WHILE = edit("requirements.in", lambda text: text + "boto3\nhttpx\nrich\npydantic-settings\nsqlalchemy\n")
 
 CASES = [
     Case("lock-unresolvable", "requirements.in that does not resolve", wb("lock", "."), 7,
@@ -57,13 +58,13 @@ CASES = [
          prepare=lambda world: (world.service / "requirements.txt").chmod(0o444)),
     Case("lock-edited-meanwhile", "requirements.in edited while the lock runs", wb("lock", "."), 8,
          prepare=A_LOCK_THAT_TAKES_A_WHILE, may_change=("requirements.in",),
-         during=(3.0, edit("requirements.in", lambda text: text + "# edited while the lock ran\n"))),
+         during=(1.5, edit("requirements.in", lambda text: text + "# edited while the lock ran\n"))),
     Case("lock-sigint", "SIGINT while the lock's build runs", wb("lock", "."), 128 + signal.SIGINT,
-         prepare=A_LOCK_THAT_TAKES_A_WHILE, during=(3.0, signal.SIGINT)),
+         prepare=A_LOCK_THAT_TAKES_A_WHILE, during=(1.5, signal.SIGINT)),
     Case("lock-sigterm", "SIGTERM while the lock's build runs", wb("lock", "."), 128 + signal.SIGTERM,
-         prepare=A_LOCK_THAT_TAKES_A_WHILE, during=(3.0, signal.SIGTERM)),
+         prepare=A_LOCK_THAT_TAKES_A_WHILE, during=(1.5, signal.SIGTERM)),
     Case("lock-sigquit", "SIGQUIT while the lock's build runs", wb("lock", "."), 128 + signal.SIGQUIT,
-         prepare=A_LOCK_THAT_TAKES_A_WHILE, during=(3.0, signal.SIGQUIT)),
+         prepare=A_LOCK_THAT_TAKES_A_WHILE, during=(1.5, signal.SIGQUIT)),
     Case("build-conflict", "requirements.txt pinning a shared package to another version", bake("image"), None,
          prepare=each(edit("requirements.txt", lambda text: text + "anyio==3.7.1 \\\n    --hash=sha256:" + "0" * 64 + "\n"),
                       edit("Dockerfile", lambda text: text.replace("ARG EXTRAS=false\n", "ARG EXTRAS=true\n")))),
