@@ -55,8 +55,9 @@ class Case:
     as_user: int | None = None  # run as this UID (the case needs root to set it up)
     stdout: str | None = None  # "full" (/dev/full) or "closed"
     stdin: bytes | None = None
-    # (seconds, what): this long after the command's build has started, a signal to send it, or an edit to make
-    during: tuple[float, int | Callable[[World], None]] | None = None
+    # (marker, what): once a process whose command line holds the marker runs (on this machine, a
+    # container's too), a signal to send the command, or an edit to make meanwhile
+    during: tuple[str, int | Callable[[World], None]] | None = None
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, int, int, int]]:
@@ -108,15 +109,14 @@ def _command(pid: str) -> str:
         return "?"
 
 
-def _wait_for_a_build(world: World, process: subprocess.Popen[bytes]) -> None:
-    """Until a `docker buildx` the command started is running in the service (60 s at most)."""
-    deadline = time.monotonic() + 60
+def _wait_for(marker: str, process: subprocess.Popen[bytes]) -> None:
+    """Until a process whose command line holds `marker` runs (120 s at most), while the command does."""
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if any(pid.isdigit() and _cwd(pid).startswith(str(world.service)) and "buildx" in _command(pid)
-               for pid in os.listdir("/proc")):
+        if any(pid.isdigit() and marker in _command(pid) for pid in os.listdir("/proc")):
             return
-        time.sleep(0.05)
-    raise AssertionError("the command started no build to interrupt")
+        time.sleep(0.02)
+    raise AssertionError(f"no process running {marker} appeared while the command ran")
 
 
 def run_case(case: Case, world: World) -> tuple[int, str]:
@@ -135,9 +135,8 @@ def run_case(case: Case, world: World) -> tuple[int, str]:
                                    stdin=subprocess.PIPE if case.stdin is not None else subprocess.DEVNULL,
                                    preexec_fn=(lambda: os.close(1)) if case.stdout == "closed" else None)
         if case.during is not None:
-            seconds, what = case.during
-            _wait_for_a_build(world, process)
-            time.sleep(seconds)
+            marker, what = case.during
+            _wait_for(marker, process)
             if isinstance(what, int):
                 process.send_signal(what)
             else:

@@ -140,8 +140,8 @@ _LACKS = (
 
 
 def _failed_package(output: str) -> str:
-    patterns = (r"Failed to build (?!installable)(\S+)", r"╰─> (\S+)", r"Building wheel for (\S+)", r"Collecting (\S+?)==",
-                r"metadata generation failed:\n(\S+?)[= ]", r"(?m)^([A-Za-z0-9][A-Za-z0-9._-]*)==\S+ from ")
+    patterns = (r"could not build the metadata of ([A-Za-z0-9][\w.-]*)", r"Failed to build (?!installable)([A-Za-z0-9][\w.-]*)",
+                r"╰─> ([A-Za-z0-9][\w.-]*)", r"Building wheel for ([A-Za-z0-9][\w.-]*)", r"Collecting ([A-Za-z0-9][\w.-]*?)==")
     return next((found[-1] for found in (re.findall(p, output) for p in patterns) if found), "a package")
 
 

@@ -44,8 +44,13 @@ def each(*steps: Callable[[World], None]) -> Callable[[World], None]:
 
 
 PSYCOPG2 = edit("requirements.in", lambda text: text + "psycopg2==2.9.13\n")
-# Extras whose resolution takes PyPI some seconds: the lock's build is still running when the case acts.
-A_LOCK_THAT_TAKES_A_WHILE = edit("requirements.in", lambda text: text + "boto3\nhttpx\nrich\npydantic-settings\nsqlalchemy\n")
+# Extras whose resolution takes PyPI some seconds; the case acts once pip-compile runs in the lock's build.
+# (Each case's own comment keeps BuildKit from answering it from the cache of another's.)
+def a_lock_that_takes_a_while(case: str) -> Callable[[World], None]:
+    return edit("requirements.in", lambda text: f"{text}boto3\nhttpx\nrich\npydantic-settings\nsqlalchemy\n# {case}\n")
+
+
+RESOLVING = "pip_compile.py"
 
 CASES = [
     Case("lock-unresolvable", "requirements.in that does not resolve", wb("lock", "."), 7,
@@ -57,14 +62,14 @@ CASES = [
     Case("lock-read-only", "read-only lock file", wb("lock", "."), 8,
          prepare=lambda world: (world.service / "requirements.txt").chmod(0o444)),
     Case("lock-edited-meanwhile", "requirements.in edited while the lock runs", wb("lock", "."), 8,
-         prepare=A_LOCK_THAT_TAKES_A_WHILE, may_change=("requirements.in",),
-         during=(1.5, edit("requirements.in", lambda text: text + "# edited while the lock ran\n"))),
+         prepare=a_lock_that_takes_a_while("lock-edited-meanwhile"), may_change=("requirements.in",),
+         during=(RESOLVING, edit("requirements.in", lambda text: text + "# edited while the lock ran\n"))),
     Case("lock-sigint", "SIGINT while the lock's build runs", wb("lock", "."), 128 + signal.SIGINT,
-         prepare=A_LOCK_THAT_TAKES_A_WHILE, during=(1.5, signal.SIGINT)),
+         prepare=a_lock_that_takes_a_while("lock-sigint"), during=(RESOLVING, signal.SIGINT)),
     Case("lock-sigterm", "SIGTERM while the lock's build runs", wb("lock", "."), 128 + signal.SIGTERM,
-         prepare=A_LOCK_THAT_TAKES_A_WHILE, during=(1.5, signal.SIGTERM)),
+         prepare=a_lock_that_takes_a_while("lock-sigterm"), during=(RESOLVING, signal.SIGTERM)),
     Case("lock-sigquit", "SIGQUIT while the lock's build runs", wb("lock", "."), 128 + signal.SIGQUIT,
-         prepare=A_LOCK_THAT_TAKES_A_WHILE, during=(1.5, signal.SIGQUIT)),
+         prepare=a_lock_that_takes_a_while("lock-sigquit"), during=(RESOLVING, signal.SIGQUIT)),
     Case("build-conflict", "requirements.txt pinning a shared package to another version", bake("image"), None,
          prepare=each(edit("requirements.txt", lambda text: text + "anyio==3.7.1 \\\n    --hash=sha256:" + "0" * 64 + "\n"),
                       edit("Dockerfile", lambda text: text.replace("ARG EXTRAS=false\n", "ARG EXTRAS=true\n")))),

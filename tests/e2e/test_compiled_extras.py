@@ -21,12 +21,21 @@ IMPORT_BOTH = "import docopt, psycopg2, psycopg2.extensions; print('imported', p
 
 @pytest.fixture(scope="module")
 def compiled_service(wheelhouse: Published, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A service whose extras are built from sdists: docopt (pure) and psycopg2, which links libpq. Its first
+    lock, without libpq's headers, fails saying pip's reason and the line to add; with that line, it locks."""
     out = tmp_path_factory.mktemp("compiled")
     wheelbase("new", "Compiled Extras", "--output-dir", str(out), "--base", wheelhouse.ref)
     service = out / "compiled-extras"
-    (service / "requirements.in").write_text("docopt\npsycopg2\n")
-    (service / "build-packages.txt").write_text((service / "build-packages.txt").read_text() + "debian: libpq-dev\n")
-    locked = run(WHEELBASE, "lock", str(service), env={"WHEELBASE_TEMPLATE": f"file://{REPO}"})
+    (service / "requirements.in").write_text("docopt\npsycopg2==2.9.13\n")
+    env = {"WHEELBASE_TEMPLATE": f"file://{REPO}"}
+    refused = run(WHEELBASE, "lock", str(service), env=env, check=False)
+    assert refused.returncode == 7, refused.stderr
+    (message,) = refused.stderr.strip().splitlines()
+    assert "Error: pg_config executable not found." in message, "pip's own reason"
+    line = re.search(r"add `(debian: [^`]+)` to build-packages.txt", message)
+    assert line and line.group(1) == "debian: libpq-dev", message
+    (service / "build-packages.txt").write_text((service / "build-packages.txt").read_text() + line.group(1) + "\n")
+    locked = run(WHEELBASE, "lock", str(service), env=env)
     assert re.search(r"lock: requirements.txt: \d+ pins in \d+ s", locked.stdout)
     return service
 
@@ -78,10 +87,10 @@ def test_a_missing_system_package_is_named_with_where_to_add_it(compiled_service
     done = run("docker", "buildx", "bake", "--progress", "plain", "image", "--no-cache", cwd=service,
                env={"IMAGE": f"no-libpq-{RUN_ID}"}, check=False)
     assert done.returncode != 0
-    (message,) = [line.split("error: ", 1)[1] for line in done.stderr.splitlines()
-                  if re.match(r"^#\d+ [\d.]+ error: compiling", line)]
+    (message,) = {line.split("error: ", 1)[1] for line in done.stderr.splitlines()
+                  if re.match(r"^#\d+ [\d.]+ error: compiling", line)}
     assert message.startswith("compiling psycopg2")
-    assert "pg_config" in message and "build-packages.txt" in message and "Its build said:" in message
+    assert "add `debian: libpq-dev` to build-packages.txt" in message and "Its build said: Error: pg_config executable not found." in message
 
 
 def test_the_same_extension_compiled_into_the_wheelhouse_imports_from_the_runtime(registry: str, tmp_path: Path) -> None:
