@@ -119,3 +119,54 @@ def test_a_signal_during_the_write_leaves_every_file_or_none(tmp_path: Path, sig
         outcomes.add(contents.pop() == "old\n")
         runs += 1
         delay = delay * 1.3 + 0.005 if outcomes == {True} else delay * 0.7  # later until it lands after, sooner until before
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="sets another owner: needs root (CI runs it as root)")
+
+
+@needs_root
+def test_owner_group_setuid_and_setgid_are_kept(tmp_path: Path) -> None:
+    """chown clears setuid and setgid, so the writer chowns first, then sets the mode."""
+    path = tmp_path / "Dockerfile"
+    path.write_text("old\n")
+    os.chown(path, 1234, 5678)
+    path.chmod(0o6751)
+    replace_all({path: "new\n"})
+    info = path.stat()
+    assert (info.st_uid, info.st_gid, oct(info.st_mode & 0o7777)) == (1234, 5678, oct(0o6751))
+
+
+def test_extended_attributes_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text("old\n")
+    try:
+        os.setxattr(path, "user.wheelbase-test", b"kept")
+    except OSError as exc:
+        pytest.skip(f"this file system takes no user extended attributes ({exc.strerror})")
+    replace_all({path: "new\n"})
+    assert os.getxattr(path, "user.wheelbase-test") == b"kept"
+
+
+def test_a_file_with_another_hard_link_is_refused(tmp_path: Path) -> None:
+    path, other = tmp_path / "Dockerfile", tmp_path / "copy"
+    path.write_text("old\n")
+    os.link(path, other)
+    with pytest.raises(FileError, match="2 hard links"):
+        replace_all({path: "new\n"})
+    assert path.read_text() == other.read_text() == "old\n"
+
+
+def test_a_fifo_is_refused_without_being_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "Dockerfile"
+    os.mkfifo(fifo)
+    with pytest.raises(FileError, match="is a FIFO"):
+        read_text(fifo)
+
+
+def test_a_file_larger_than_the_bound_is_refused(tmp_path: Path) -> None:
+    from wheelbase.files import read_bytes
+
+    path = tmp_path / "Dockerfile"
+    path.write_bytes(b"x" * 2048)
+    with pytest.raises(FileError, match="at most 1,024 bytes"):
+        read_bytes(path, limit=1024)

@@ -200,3 +200,102 @@ def test_a_runtime_of_another_revision_is_refused(tmp_path: Path) -> None:
                         runtime_labels={**LABELS, "org.opencontainers.image.revision": "bbb"})
     with pytest.raises(CompatibilityError, match=r"revision bbb.*was not built with.*revision aaa"):
         plan([service(tmp_path)], None, registry)
+
+
+# What `pin` reads as BuildKit, bake and Compose read a service's files (tests/e2e/test_parsers.py holds
+# these readings against the real tools): every pin a build would use is found, nothing else is touched.
+STALE_DOCKERFILES = {
+    "from-continued": DOCKERFILE.replace("FROM ${BASE_IMAGE} AS wheelhouse", "FROM \\\n    ${BASE_IMAGE} AS wheelhouse"),
+    "empty-line-in-continued-arg": DOCKERFILE.replace(
+        f"ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{OLD}\nARG RUNTIME_IMAGE=",
+        f"ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{OLD} \\\n\n    RUNTIME_IMAGE="),
+    "comment-in-continued-arg": DOCKERFILE.replace(
+        f"ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{OLD}\nARG RUNTIME_IMAGE=",
+        f"ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{OLD} \\\n# the runtime\n    RUNTIME_IMAGE="),
+    "tab-after-keyword": DOCKERFILE.replace("ARG BASE_IMAGE=", "ARG\tBASE_IMAGE=").replace("FROM ${BASE_IMAGE}", "FROM\t${BASE_IMAGE}"),
+    "escape-directive": "# escape=`\n" + DOCKERFILE.replace("ARG RUNTIME_IMAGE=", "ARG `\n  RUNTIME_IMAGE="),
+    "lower-case-keywords": DOCKERFILE.replace("ARG ", "arg ").replace("FROM ", "from ").replace(" AS ", " as "),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STALE_DOCKERFILES))
+def test_a_stale_pin_is_found_however_buildkit_allows_it_to_be_written(tmp_path: Path, name: str) -> None:
+    text = STALE_DOCKERFILES[name]
+    lines: list[str] = []
+    with pytest.raises(StalePinError):
+        pin([service(tmp_path, text)], None, check=True, inspect=Registry(), out=lines.append, warn=lambda line: None)
+    assert "BASE_IMAGE" in lines[0] and "RUNTIME_IMAGE" in lines[0], lines  # both pins of the instruction, not only the first
+    pin([tmp_path], None, inspect=Registry(), out=lambda line: None, warn=lambda line: None)
+    assert (tmp_path / "Dockerfile").read_text().count(f"@{NEW}") == 2
+    assert pin([tmp_path], None, check=True, inspect=Registry(), out=lambda line: None, warn=lambda line: None) == 0
+
+
+def test_a_heredoc_body_is_not_an_instruction_so_its_file_is_not_touched(tmp_path: Path) -> None:
+    """In a monorepo, a Dockerfile whose COPY heredoc holds the wheelhouse stage's words is no service."""
+    service(tmp_path / "svc")
+    other = "FROM debian:trixie\nARG BASE_IMAGE=debian:bookworm\nCOPY <<EOF /notes\nFROM ${BASE_IMAGE} AS wheelhouse\nEOF\n"
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "Dockerfile").write_text(other)
+    pin([tmp_path], None, inspect=Registry(), out=lambda line: None, warn=lambda line: None)
+    assert (tmp_path / "tools" / "Dockerfile").read_text() == other
+    assert f"@{NEW}" in (tmp_path / "svc" / "Dockerfile").read_text()
+
+
+BAKE_FILES = {
+    "bare-label": f'variable BASE_IMAGE {{\n  default = "localhost:5000/w/wheelhouse:py3.13-debian@{OLD}"\n}}\n',
+    "heredoc-before": ('variable "NOTES" {\n  default = <<EOT\nvariable "BASE_IMAGE" { default = "fake:1" }\n}\nEOT\n}\n'
+                       f'variable "BASE_IMAGE" {{\n  default = "localhost:5000/w/wheelhouse:py3.13-debian@{OLD}"\n}}\n'),
+    "top-level-attribute": f'BASE_IMAGE = "localhost:5000/w/wheelhouse:py3.13-debian@{OLD}"\n',
+    "brace-in-a-target-heredoc": ('target "x" {\n  dockerfile-inline = <<EOT\nFROM x\nRUN echo }\nEOT\n}\n'
+                                  f'variable "BASE_IMAGE" {{\n  default = "localhost:5000/w/wheelhouse:py3.13-debian@{OLD}"\n}}\n'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAKE_FILES))
+def test_a_stale_bake_variable_is_found_however_hcl_allows_it_to_be_written(tmp_path: Path, name: str) -> None:
+    folder = service(tmp_path, DOCKERFILE.replace(OLD, NEW).replace("localhost/python", "python"))
+    (folder / "docker-bake.hcl").write_text(BAKE_FILES[name])
+    lines: list[str] = []
+    with pytest.raises(StalePinError):
+        pin([folder], None, check=True, inspect=Registry(), out=lines.append, warn=lambda line: None)
+    assert lines == [f"stale: {folder / 'docker-bake.hcl'}: BASE_IMAGE localhost:5000/w/wheelhouse:py3.13-debian@{OLD} -> "
+                     f"localhost:5000/w/wheelhouse:py3.13-debian@{NEW}"]
+    pin([folder], None, inspect=Registry(), out=lambda line: None, warn=lambda line: None)
+    assert (folder / "docker-bake.hcl").read_text() == BAKE_FILES[name].replace(OLD, NEW)
+    assert "fake:1" in (folder / "docker-bake.hcl").read_text() or name != "heredoc-before"
+
+
+def test_a_json_bake_file_is_read_and_pinned_in_place(tmp_path: Path) -> None:
+    folder = service(tmp_path, DOCKERFILE.replace(OLD, NEW).replace("localhost/python", "python"))
+    text = ('{\n  "variable": {\n    "BASE_IMAGE": {"default": "localhost:5000/w/wheelhouse:py3.13-debian@' + OLD + '"},\n'
+            '    "OTHER": {"default": "x"}\n  }\n}\n')
+    (folder / "docker-bake.json").write_text(text)
+    pin([folder], None, inspect=Registry(), out=lambda line: None, warn=lambda line: None)
+    assert (folder / "docker-bake.json").read_text() == text.replace(OLD, NEW)
+
+
+def test_compose_build_args_are_pins_too_an_anchor_is_written_once(tmp_path: Path) -> None:
+    folder = service(tmp_path, DOCKERFILE.replace(OLD, NEW).replace("localhost/python", "python"))
+    text = (f"x-pins: &pins\n  BASE_IMAGE: localhost:5000/w/wheelhouse:py3.13-debian@{OLD}\n"
+            "services:\n  api:\n    build:\n      context: .\n      args:\n        <<: *pins\n"
+            "  worker:\n    build:\n      context: .\n      args: *pins\n"
+            "  other:\n    build:\n      context: ./elsewhere\n      args:\n        BASE_IMAGE: debian:bookworm\n")
+    (folder / "compose.yaml").write_text(text)
+    lines: list[str] = []
+    with pytest.raises(StalePinError):
+        pin([folder], None, check=True, inspect=Registry(), out=lines.append, warn=lambda line: None)
+    assert len(lines) == 1 and "compose.yaml: BASE_IMAGE" in lines[0]
+    pin([folder], None, inspect=Registry(), out=lambda line: None, warn=lambda line: None)
+    assert (folder / "compose.yaml").read_text() == text.replace(OLD, NEW), "the anchor once; a service building another Dockerfile, never"
+
+
+def test_an_own_image_service_keeps_its_python_image_in_every_file(tmp_path: Path) -> None:
+    own = DOCKERFILE.replace("ARG RUNTIME_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian-runtime@" + OLD + "\n", "").replace(
+        "ARG PYTHON_IMAGE=localhost/python:3.13-slim-trixie", f"ARG PYTHON_IMAGE=registry.acme.example/python:3.13@{OTHER}")
+    folder = service(tmp_path, own + "FROM ${PYTHON_IMAGE} AS runtime\n")
+    bake = f'variable "PYTHON_IMAGE" {{\n  default = "registry.acme.example/python:3.13@{OTHER}"\n}}\n'
+    (folder / "docker-bake.hcl").write_text(bake)
+    pin([folder], None, inspect=Registry(), out=lambda line: None, warn=lambda line: None)
+    assert (folder / "docker-bake.hcl").read_text() == bake
+    assert f"ARG PYTHON_IMAGE=registry.acme.example/python:3.13@{OTHER}" in (folder / "Dockerfile").read_text()
+    assert f"ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{NEW}" in (folder / "Dockerfile").read_text()

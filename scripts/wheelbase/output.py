@@ -33,6 +33,8 @@ def shown(text: str) -> str:
         code = ord(char)
         if char == "\t" or (char.isprintable() and not 0xDC80 <= code <= 0xDCFF):
             out.append(char)
+        elif char in "\n\r":
+            out.append("\\n" if char == "\n" else "\\r")
         elif code < 0x100:
             out.append(f"\\x{code:02x}")
         else:
