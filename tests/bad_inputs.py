@@ -9,7 +9,7 @@ before and after, and none may be added or removed. A case that is allowed to ch
 change a command makes before its stdout fails) names them.
 
 Regenerate the table after changing a message:
-    WHEELBASE_WRITE_BAD_INPUTS=1 pytest tests/test_bad_inputs.py tests/e2e/test_bad_inputs.py
+    WHEELBASE_WRITE_BAD_INPUTS=1 pytest tests/test_bad_inputs.py tests/e2e/test_engine_bad_inputs.py
 """
 
 from __future__ import annotations
