@@ -91,6 +91,7 @@ def normalise(text: str, world: World) -> str:
     text = re.sub(r"sha256:[0-9a-f]{64}", "sha256:<digest>", text)
     text = re.sub(r"sha256 [0-9a-f]{16}\.\.\.", "sha256 <digest>...", text)
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", text)  # a release's build time is its commit's
     text = re.sub(r"\.wheelbase-lock-\w+|/tmp/tmp\w+", "<tmp>", text)
     return text.replace("|", "\\|")
 
