@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -179,6 +180,23 @@ def test_runtime_bytecode_is_valid_so_python_starts_without_recompiling(wheelhou
     done = run("docker", "run", "--rm", "--network", "none", wheelhouse.runtime, "python", "-I", "-c", STALE_BYTECODE,
                stdlib.stdout.strip(), "/opt/venv/lib")
     assert done.stdout.startswith("0 "), f"stale bytecode in the runtime: {done.stdout}"
+
+
+def test_starting_the_runtime_writes_no_bytecode_and_needs_none(wheelhouse: Published) -> None:
+    """The official images ship no .pyc under /usr/local; the runtime compiles what it runs. Started
+    with bytecode writing allowed (PYTHONDONTWRITEBYTECODE empty) and as root, serving a request and
+    passing the health check must leave no new .pyc anywhere: every module it imported had valid
+    bytecode already, so under a read-only root nothing is compiled at each start."""
+    probe = REPO / "base-image" / "probe.py"
+    name = f"wheelbase-bytecode-{os.getpid()}"
+    try:
+        run("docker", "run", "--name", name, "--network", "none", "-e", "PYTHONDONTWRITEBYTECODE=",
+            "-v", f"{probe}:/probe/probe.py:ro", wheelhouse.runtime, "python", "/probe/probe.py")
+        changed = run("docker", "diff", name).stdout.split("\n")
+    finally:
+        run("docker", "rm", "-f", name, check=False)
+    written = [line for line in changed if line.endswith(".pyc") or line.endswith("__pycache__")]
+    assert written == [], f"starting the runtime compiled {len(written)} files: {written[:5]}"
 
 
 def test_runtime_serves_the_stack_without_pip_wheels_or_package_manager(wheelhouse: Published, tmp_path: Path) -> None:
