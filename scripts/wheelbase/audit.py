@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,31 @@ def verdict(report: Mapping[str, Any]) -> list[str]:
     return [f"audited {len(dependencies)} packages: no known vulnerabilities"]
 
 
-def audit(requirements: Path, out: Callable[[str], None] = print) -> int:
-    if not os.path.lexists(requirements):
-        raise UsageError(f"{requirements} does not exist; pass a requirements lock such as base-image/requirements.txt")
-    decode(requirements, read_bytes(requirements))  # a regular UTF-8 file of bounded size, never a FIFO or a stream
+def audit(locks: Sequence[Path], out: Callable[[str], None] = print) -> int:
+    """Audits each lock on its own (two locks may pin one package at different versions), every one
+    of them, then fails once, naming each lock that failed and why."""
+    for requirements in locks:
+        if not os.path.lexists(requirements):
+            raise UsageError(f"{requirements} does not exist; pass a requirements lock such as base-image/requirements.txt, "
+                             "or run `wheelbase audit` with none in a wheelbase checkout")
+        decode(requirements, read_bytes(requirements))  # a regular UTF-8 file of bounded size, never a FIFO or a stream
     if importlib.util.find_spec("pip_audit") is None:
         raise UsageError("pip-audit is not installed; install wheelbase with its audit extra: pip install 'wheelbase[audit]'")
+    failures = []
+    for requirements in locks:
+        try:
+            lines = _audit_one(requirements)
+        except AuditError as exc:
+            failures.append(f"{requirements}: {exc}")
+            continue
+        for line in lines:
+            out(f"{requirements}: {line}")
+    if failures:
+        raise AuditError("; ".join(failures))
+    return 0
+
+
+def _audit_one(requirements: Path) -> list[str]:
     with tempfile.TemporaryDirectory() as scratch:
         report_path = Path(scratch) / "audit.json"
         done = subprocess.run(
@@ -55,6 +74,4 @@ def audit(requirements: Path, out: Callable[[str], None] = print) -> int:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise AuditError(f"pip-audit did not run: {last}")
         report = json.loads(report_path.read_text())
-    for line in verdict(report):
-        out(line)
-    return 0
+    return verdict(report)

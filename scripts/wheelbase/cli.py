@@ -75,8 +75,9 @@ def _lock(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     from .audit import audit
+    from .layout import SHIPPED_LOCKS
 
-    return audit(Path(args.requirements), out=console.line)
+    return audit([Path(path) for path in args.requirements or SHIPPED_LOCKS], out=console.line)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -118,8 +119,9 @@ def parser() -> argparse.ArgumentParser:
     lock.add_argument("--upgrade", action="store_true", help="re-resolve every pin (default: keep pins, change what the .in asks)")
     lock.set_defaults(run=_lock)
 
-    audit = commands.add_parser("audit", help="pip-audit a lock; a package that could not be audited fails")
-    audit.add_argument("requirements", nargs="?", default="base-image/requirements.txt")
+    audit = commands.add_parser("audit", help="pip-audit locks; a package that could not be audited fails")
+    audit.add_argument("requirements", nargs="*", metavar="LOCK",
+                       help="requirements locks (default, in a wheelbase checkout: every lock the images ship)")
     audit.set_defaults(run=_audit)
 
     bench = commands.add_parser("bench", help="measure build speed, image size and serving speed against the plain way")

@@ -13,6 +13,11 @@ REPO = Path(os.environ.get("WHEELBASE_HOME", Path(__file__).resolve().parents[2]
 TEMPLATE_DIRECTORY = "consumer-template"
 TEMPLATE = REPO / TEMPLATE_DIRECTORY
 BASE_IMAGE_DIR = REPO / "base-image"
+# Every lock whose packages the published images ship, relative to a checkout: the stack, the tools
+# in /wheels/tools (pip, setuptools, auditwheel...), the build backends sdists are built with, and
+# pip-tools for the lock steps (/wheels/build). `wheelbase audit` audits them all by default.
+SHIPPED_LOCKS = ("base-image/requirements.txt", "base-image/tools.txt", "base-image/build-requirements.txt",
+                 "base-image/build/lock-tools.txt")
 
 
 def standins() -> dict[str, str]:
