@@ -299,3 +299,53 @@ def test_an_own_image_service_keeps_its_python_image_in_every_file(tmp_path: Pat
     assert (folder / "docker-bake.hcl").read_text() == bake
     assert f"ARG PYTHON_IMAGE=registry.acme.example/python:3.13@{OTHER}" in (folder / "Dockerfile").read_text()
     assert f"ARG BASE_IMAGE=localhost:5000/w/wheelhouse:py3.13-debian@{NEW}" in (folder / "Dockerfile").read_text()
+
+
+CURRENT = DOCKERFILE.replace(OLD, NEW).replace("localhost/python", "python")
+
+
+def checked(tmp_path: Path, labels: dict[str, str]) -> tuple[list[str], list[str]]:
+    lines: list[str] = []
+    warnings: list[str] = []
+    assert pin([service(tmp_path, CURRENT)], None, check=True, inspect=Registry(NEW, {**LABELS, **labels}), out=lines.append,
+               warn=warnings.append) == 0
+    return lines, warnings
+
+
+def test_a_series_that_is_retiring_is_named_with_the_tag_and_command_to_move_to(tmp_path: Path) -> None:
+    lines, warnings = checked(tmp_path, {"dev.wheelbase.retiring": "2999-03-31", "dev.wheelbase.successor": "py3.15-debian"})
+    assert lines == ["all pins are current"]  # a warning, not a failure: the pins are current
+    assert warnings == ["wheelbase: warning: py3.13-debian is retiring: it is published until 2999-03-31, then no more; move to "
+                        "py3.15-debian: `wheelbase pin --base localhost:5000/w/wheelhouse:py3.15-debian`, then test and review "
+                        "the change"]
+
+
+def test_a_series_past_its_last_publish_says_it_gets_no_security_rebuilds(tmp_path: Path) -> None:
+    _, (warning,) = checked(tmp_path, {"dev.wheelbase.retiring": "2026-03-31", "dev.wheelbase.successor": "py3.15-debian"})
+    assert "py3.13-debian is no longer published (its last release was on 2026-03-31)" in warning
+    assert "wheelbase pin --base localhost:5000/w/wheelhouse:py3.15-debian" in warning
+
+
+def test_a_python_past_its_upstream_end_of_life_is_named(tmp_path: Path) -> None:
+    _, (warning,) = checked(tmp_path, {"dev.wheelbase.python.end-of-life": "2024-10", "dev.wheelbase.successor": "py3.15-debian"})
+    assert warning.startswith("wheelbase: warning: Python 3.13 reached its end of life upstream in 2024-10; move to py3.15-debian")
+
+
+def test_a_supported_series_gets_no_warning(tmp_path: Path) -> None:
+    assert checked(tmp_path, {"dev.wheelbase.python.end-of-life": "2999-10", "dev.wheelbase.successor": "py3.15-debian"})[1] == []
+
+
+def test_pin_itself_names_the_series_to_move_to(tmp_path: Path) -> None:
+    lines: list[str] = []
+    warnings: list[str] = []
+    pin([service(tmp_path)], None, inspect=Registry(NEW, {**LABELS, "dev.wheelbase.retiring": "2999-03-31",
+                                                           "dev.wheelbase.successor": "py3.15-debian"}),
+        out=lines.append, warn=warnings.append)
+    assert lines[0].startswith("pinned: ") and "move to py3.15-debian" in warnings[0]
+
+
+@pytest.mark.parametrize("label, value", [("dev.wheelbase.retiring", "soon"), ("dev.wheelbase.successor", "py3.15-debian; rm -rf"),
+                                          ("dev.wheelbase.python.end-of-life", "2028-10\nx")])
+def test_malformed_series_labels_are_refused(tmp_path: Path, label: str, value: str) -> None:
+    with pytest.raises(CompatibilityError, match=f"malformed {label} label"):
+        plan([service(tmp_path)], None, Registry(NEW, {**LABELS, label: value}))

@@ -3,7 +3,8 @@
 The wheelhouse (BASE_IMAGE), the runtime published with it (RUNTIME_IMAGE) and the Python image
 it was built on (PYTHON_IMAGE) move together, so a service never mixes releases, and with them the
 build steps and serving commands those images carry: a Dockerfile is moved only to a release of
-the interface it declares (interface.py). Each file is
+the interface it declares (interface.py). A series that is retiring, retired or past its end of
+life is named in a warning with the tag to move to (lifecycle.py). Each file is
 checked against its own tag unless --base names one for all; every file is read and checked and
 every registry answer is in before anything is written, and then every file is written or none.
 """
@@ -20,6 +21,7 @@ from .errors import StalePinError
 from .files import Edit, replace_all
 from .image_ref import tagged
 from .interface import interface_note
+from .lifecycle import series_note
 from .release import RUNTIME_IMAGE, Inspect, Release, resolve_release
 from .service_files import PinnedFile, discover
 
@@ -49,6 +51,9 @@ def plan(paths: list[Path], base: str | None, inspect: Inspect = engine.inspect_
         releases[name] = resolve_release(ref, with_runtime=any(RUNTIME_IMAGE in f.names for f in members), inspect=inspect)
     changes = []
     for name, members in groups.items():
+        lifecycle = series_note(releases[name].wheelhouse)
+        if lifecycle and notes is not None:
+            notes.append(lifecycle)
         values = releases[name].pins
         for file in members:
             note = interface_note(file, releases[name])

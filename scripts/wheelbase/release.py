@@ -28,7 +28,13 @@ INTERFACE_ARG = "WHEELBASE_INTERFACE"
 # What the runtime's tags add to the wheelhouse's (docker-bake.hcl's runtime_suffix()).
 RUNTIME_SUFFIX_LABEL = "dev.wheelbase.runtime.tag-suffix"
 REVISION_LABEL = "org.opencontainers.image.revision"
-OPTIONAL_LABELS = (INTERFACE_LABEL, RUNTIME_SUFFIX_LABEL, REVISION_LABEL)
+# A series' life (docker-bake.hcl's labels()): the last day a retiring series is published, its
+# upstream end of life (python.org's release cycle, read at publish time), and the moving tag of
+# the newest series, where a service on this one moves.
+RETIRING_LABEL = "dev.wheelbase.retiring"
+END_OF_LIFE_LABEL = "dev.wheelbase.python.end-of-life"
+SUCCESSOR_LABEL = "dev.wheelbase.successor"
+OPTIONAL_LABELS = (INTERFACE_LABEL, RUNTIME_SUFFIX_LABEL, REVISION_LABEL, RETIRING_LABEL, END_OF_LIFE_LABEL, SUCCESSOR_LABEL)
 
 # The three pins a service carries, by the ARG (and bake variable) that holds each.
 BASE_IMAGE = "BASE_IMAGE"  # the wheelhouse: /wheels and their lock
@@ -40,6 +46,8 @@ _FLAVOR = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _VERSION = re.compile(r"[0-9]+\.[0-9]+")
 _INTERFACE = re.compile(r"[1-9][0-9]{0,3}")
 _SUFFIX = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}(-[0-9]{2})?")
+_SERIES_TAG = re.compile(r"py[0-9]+\.[0-9]+-[a-z][a-z0-9-]{0,31}")
 
 Inspect = Callable[[ImageRef], RemoteImage]
 
@@ -56,6 +64,9 @@ class Wheelhouse:
     interface: str | None = None  # None: made before the wheelhouse shipped its build steps
     runtime_suffix: str | None = None
     revision: str = ""
+    retiring: str = ""  # YYYY-MM-DD: the last day this series is published; empty while it is supported
+    end_of_life: str = ""  # YYYY-MM or YYYY-MM-DD: upstream's end of life of its Python; empty when not known
+    successor: str = ""  # the moving tag (py3.15-alpine) a service on this series moves to
 
     @classmethod
     def from_remote(cls, image: RemoteImage) -> Wheelhouse:
@@ -77,8 +88,15 @@ class Wheelhouse:
         if (interface is not None and not _INTERFACE.fullmatch(interface)) or (suffix is not None and not _SUFFIX.fullmatch(suffix)):
             raise CompatibilityError(f"{image.ref.name} has a malformed {INTERFACE_LABEL} or {RUNTIME_SUFFIX_LABEL} label "
                                      f"({interface!r}, {suffix!r}); republish it with `docker buildx bake release --push`")
+        life = {label: labels.get(label, "") for label in (RETIRING_LABEL, END_OF_LIFE_LABEL, SUCCESSOR_LABEL)}
+        bad = [label for label, value in life.items()
+               if value and not (_SERIES_TAG if label == SUCCESSOR_LABEL else _DATE).fullmatch(value)]
+        if bad:
+            raise CompatibilityError(f"{image.ref.name} has a malformed {', '.join(bad)} label ({', '.join(repr(life[b]) for b in bad)}); "
+                                     "republish it with `docker buildx bake release --push`")
         return cls(image.ref.with_digest(image.digest), flavor, version, python_image, tuple(sorted(image.labels_by_platform)),
-                   interface, suffix, labels.get(REVISION_LABEL, ""))
+                   interface, suffix, labels.get(REVISION_LABEL, ""), life[RETIRING_LABEL], life[END_OF_LIFE_LABEL],
+                   life[SUCCESSOR_LABEL])
 
 
 def _agreed_labels(image: RemoteImage) -> Mapping[str, str]:
@@ -87,7 +105,9 @@ def _agreed_labels(image: RemoteImage) -> Mapping[str, str]:
     for platform, labels in sorted(image.labels_by_platform.items()):
         seen.setdefault(tuple((label, labels.get(label, "")) for label in (*LABELS, *OPTIONAL_LABELS)), []).append(platform)
     if len(seen) > 1:
-        differ = "; ".join(f"{', '.join(platforms)}: " + ", ".join(f"{k.rsplit('.', 1)[-1]}={v!r}" for k, v in values)
+        varying = {k for values in seen for k, v in values if any(dict(other).get(k) != v for other in seen)}
+        differ = "; ".join(f"{', '.join(platforms)}: " + ", ".join(f"{k.rsplit('.', 1)[-1]}={v!r}" for k, v in values
+                                                                   if k in varying)
                            for values, platforms in seen.items())
         raise CompatibilityError(f"the platforms of {image.ref.name} carry different wheelhouse labels ({differ}); "
                                  "one release must be built for every platform in one `docker buildx bake release --push`")
