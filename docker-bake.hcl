@@ -27,10 +27,9 @@ variable "FLAVOR" {
   default = "alpine"
 }
 
-# One of PYTHON_VERSIONS below: by default the newest CPython for which every locked package
-# ships wheels for linux/amd64 and linux/arm64 (tests/e2e/test_bake_definition.py checks each).
+# One of PYTHON_VERSIONS below; empty (the default) is the newest of them.
 variable "PYTHON_VERSION" {
-  default = "3.15"
+  default = ""
 }
 
 # The Python image to build on; empty derives it from FLAVOR and PYTHON_VERSION. A release pins
@@ -97,9 +96,41 @@ variable "FLAVORS" {
   }
 }
 
-# The one place that says which Python versions are supported.
+# The one place that says which Python series are supported, oldest first, as a comma-separated
+# list (bake takes only strings from the environment). The publish workflow publishes every one of
+# them for every flavor in PUBLISHED_FLAVORS, every week.
 variable "PYTHON_VERSIONS" {
-  default = ["3.12", "3.13", "3.14", "3.15"]
+  default = "3.12,3.13,3.14,3.15"
+}
+
+# The flavors the publish workflow publishes (debian-musl has no official Python image), and the
+# machines it builds each on (each on a runner of its own machine).
+variable "PUBLISHED_FLAVORS" {
+  default = "alpine,debian"
+}
+
+variable "PUBLISHED_PLATFORMS" {
+  default = "linux/amd64,linux/arm64"
+}
+
+# A series on its way out, as JSON: {"3.12": "2027-03-31"}, the last day it is published. Its
+# releases carry that date (label dev.wheelbase.retiring), so services pinned to it are told by
+# `wheelbase pin --check` and shown the newest series; only after that day does it leave
+# PYTHON_VERSIONS. How a series is retired: docs/publishing.md.
+variable "RETIRING" {
+  default = "{}"
+}
+
+# Upstream's end of life of each series, as JSON ({"3.12": "2028-10"}): the publish workflow reads
+# it from python.org's release-cycle data at publish time. Empty: not known (a local build).
+variable "PYTHON_END_OF_LIFE" {
+  default = ""
+}
+
+# Python images other than the official ones, by flavor and series, as JSON
+# ({"debian:3.13": "registry.example/python:3.13-slim-trixie"}): a mirror, or CI's stand-ins.
+variable "PYTHON_IMAGES" {
+  default = "{}"
 }
 
 # Bake cannot raise an error of its own: parseint() fails quoting this sentence instead.
@@ -113,17 +144,46 @@ function "supported" {
   result = contains(allowed, value) ? value : fail("${name}=${value} is not supported; use one of: ${join(", ", allowed)}")
 }
 
-function "flavor" {
-  params = []
-  result = FLAVORS[supported("FLAVOR", FLAVOR, keys(FLAVORS))]
+# A JSON variable's value; empty (an unset repository variable passed on) is none.
+function "json" {
+  params = [value]
+  result = jsondecode(value != "" ? value : "{}")
 }
 
-# The Python image the build uses: PYTHON_IMAGE when set, else the official image for the flavor.
+function "versions" {
+  params = []
+  result = split(",", PYTHON_VERSIONS)
+}
+
+# The newest supported series: what a build without PYTHON_VERSION builds, and what a service on a
+# retiring series is told to move to.
+function "newest" {
+  params = []
+  result = versions()[length(versions()) - 1]
+}
+
+function "python_version" {
+  params = []
+  result = PYTHON_VERSION != "" ? supported("PYTHON_VERSION", PYTHON_VERSION, versions()) : newest()
+}
+
+function "flavor" {
+  params = [name]
+  result = FLAVORS[supported("FLAVOR", name, keys(FLAVORS))]
+}
+
+# A flavor and series's Python image: PYTHON_IMAGES's, else the official one.
+function "python_image_for" {
+  params = [name, version]
+  result = contains(keys(json(PYTHON_IMAGES)), "${name}:${version}") ? json(PYTHON_IMAGES)["${name}:${version}"] : (
+    flavor(name).image != "" ? "python:${supported("PYTHON_VERSION", version, versions())}-${flavor(name).image}"
+    : fail("FLAVOR=${name} has no official Python image; set PYTHON_IMAGE (for example localhost/python:3.13-musl)"))
+}
+
+# The Python image this build uses: PYTHON_IMAGE when set (a release pins it by digest).
 function "python_image" {
   params = []
-  result = PYTHON_IMAGE != "" ? PYTHON_IMAGE : (
-    flavor().image != "" ? "python:${supported("PYTHON_VERSION", PYTHON_VERSION, PYTHON_VERSIONS)}-${flavor().image}"
-    : fail("FLAVOR=${FLAVOR} has no official Python image; set PYTHON_IMAGE (for example localhost/python:3.13-musl)"))
+  result = PYTHON_IMAGE != "" ? PYTHON_IMAGE : python_image_for(FLAVOR, python_version())
 }
 
 # The interface a wheelhouse's build steps (/wheels/build/step.py) and its runtime's serving
@@ -144,11 +204,31 @@ function "runtime_suffix" {
 }
 
 function "tags" {
-  params = [suffix]
+  params = [name, version, suffix]
   result = concat(
-    ["${lower(IMAGE)}:py${PYTHON_VERSION}-${FLAVOR}${suffix}"],
-    TAG == "" ? [] : ["${lower(IMAGE)}:${TAG}-py${PYTHON_VERSION}-${FLAVOR}${suffix}"],
+    ["${lower(IMAGE)}:py${version}-${name}${suffix}"],
+    TAG == "" ? [] : ["${lower(IMAGE)}:${TAG}-py${version}-${name}${suffix}"],
   )
+}
+
+# The labels of both published images of a flavor and series: from inputs only (the commit, its
+# time, the Python image, the series' dates), so a publish that changes nothing gives the same digests.
+function "labels" {
+  params = [name, version, image]
+  result = {
+    "org.opencontainers.image.source"   = SOURCE_URL
+    "org.opencontainers.image.revision" = REVISION
+    "org.opencontainers.image.created"  = SOURCE_DATE_EPOCH != "" ? timeadd("1970-01-01T00:00:00Z", "${SOURCE_DATE_EPOCH}s") : ""
+    "dev.wheelbase.flavor"              = name
+    "dev.wheelbase.python.version"      = version
+    "dev.wheelbase.python.image"        = image
+    "dev.wheelbase.interface"           = interface()
+    "dev.wheelbase.runtime.tag-suffix"  = runtime_suffix()
+    "dev.wheelbase.python.end-of-life"  = lookup(json(PYTHON_END_OF_LIFE), version, "")
+    "dev.wheelbase.retiring"            = lookup(json(RETIRING), version, "")
+    # The moving tag a service on this series moves to when it retires: the newest series's.
+    "dev.wheelbase.successor"           = version == newest() ? "" : "py${newest()}-${name}"
+  }
 }
 
 group "default" {
@@ -159,50 +239,53 @@ group "release" {
   targets = ["base", "runtime"]
 }
 
-target "_common" {
+# What every build shares, whatever its flavor and series.
+target "_build" {
   context    = "base-image"
   dockerfile = "Dockerfile"
   args = {
-    FLAVOR         = supported("FLAVOR", FLAVOR, keys(FLAVORS))
-    DISTRIBUTION   = flavor().distribution
-    LIBC           = flavor().libc
-    PYTHON_VERSION = supported("PYTHON_VERSION", PYTHON_VERSION, PYTHON_VERSIONS)
-    PYTHON_IMAGE   = python_image()
-    NO_BINARY      = NO_BINARY
-    STRIP          = STRIP
-    REVISION       = REVISION
+    NO_BINARY = NO_BINARY
+    STRIP     = STRIP
+    REVISION  = REVISION
     # File times, wheel entries and bytecode are dated from it; the epoch when unset, so any two
     # builds of the same inputs are byte-identical, not only the publish workflow's.
     SOURCE_DATE_EPOCH   = SOURCE_DATE_EPOCH != "" ? SOURCE_DATE_EPOCH : "0"
     WHEELBASE_INTERFACE = interface()
   }
-  # Labels of both published images, from inputs only (the commit, its time, the Python image),
-  # so a publish that changes nothing gives the same digests. The Dockerfile adds their titles.
-  labels = {
-    "org.opencontainers.image.source"   = SOURCE_URL
-    "org.opencontainers.image.revision" = REVISION
-    "org.opencontainers.image.created"  = SOURCE_DATE_EPOCH != "" ? timeadd("1970-01-01T00:00:00Z", "${SOURCE_DATE_EPOCH}s") : ""
-    "dev.wheelbase.flavor"              = FLAVOR
-    "dev.wheelbase.python.version"      = PYTHON_VERSION
-    "dev.wheelbase.python.image"        = python_image()
-    "dev.wheelbase.interface"           = interface()
-    "dev.wheelbase.runtime.tag-suffix"  = runtime_suffix()
-  }
   secret = concat(
     PIP_CERT != "" ? ["id=pip_cert,src=${PIP_CERT}"] : [],
     PIP_CONFIG_FILE != "" ? ["id=pip_conf,src=${PIP_CONFIG_FILE}"] : [],
   )
-  platforms = PLATFORMS != "" ? split(",", PLATFORMS) : []
   # Provenance carries build times; without it two builds of one commit share a digest. The
-  # publish workflow attests provenance beside the image instead (actions/attest-build-provenance).
+  # publish workflow attests provenance beside the image instead (actions/attest).
   attest = ["type=provenance,disabled=true"]
+}
+
+# A flavor and series's build arguments.
+function "series_args" {
+  params = [name, version, image]
+  result = {
+    FLAVOR         = supported("FLAVOR", name, keys(FLAVORS))
+    DISTRIBUTION   = flavor(name).distribution
+    LIBC           = flavor(name).libc
+    PYTHON_VERSION = supported("PYTHON_VERSION", version, versions())
+    PYTHON_IMAGE   = image
+  }
+}
+
+# The build FLAVOR and PYTHON_VERSION name. The Dockerfile adds each image's title.
+target "_common" {
+  inherits  = ["_build"]
+  args      = series_args(FLAVOR, python_version(), python_image())
+  labels    = labels(FLAVOR, python_version(), python_image())
+  platforms = PLATFORMS != "" ? split(",", PLATFORMS) : []
 }
 
 # The wheelhouse image: /wheels with requirements.txt, constraints.txt and wheelhouse.json.
 target "base" {
   inherits = ["_common"]
   target   = "wheelhouse"
-  tags     = tags("")
+  tags     = tags(FLAVOR, python_version(), "")
 }
 
 # The shared runtime: the Python image plus /opt/venv with the stack and wheelbase-serve, no pip,
@@ -210,7 +293,20 @@ target "base" {
 target "runtime" {
   inherits = ["_common"]
   target   = "runtime"
-  tags     = tags(runtime_suffix())
+  tags     = tags(FLAVOR, python_version(), runtime_suffix())
+}
+
+# Every series of every published flavor: what the publish workflow publishes each week.
+# `docker buildx bake --print series` lists them; the workflow's prepare job reads its matrix here.
+target "series" {
+  name      = "series-${f}-${replace(v, ".", "-")}"
+  matrix    = { f = split(",", PUBLISHED_FLAVORS), v = versions() }
+  inherits  = ["_build"]
+  target    = "wheelhouse"
+  args      = series_args(f, v, python_image_for(f, v))
+  labels    = labels(f, v, python_image_for(f, v))
+  tags      = tags(f, v, "")
+  platforms = split(",", PUBLISHED_PLATFORMS)
 }
 
 # Install and serve from the wheels without keeping an image.
