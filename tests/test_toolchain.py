@@ -30,11 +30,13 @@ ALPINE_STRIP = {
 # main/gcc, main/musl (subpackage musl-dev), main/linux-headers, main/make. python3-dev (main/python3)
 # depends on Alpine's own python3, a second interpreter beside the official image's /usr/local one.
 ALPINE_COMPILE = ["gcc", "musl-dev", "linux-headers", "make"]
-# main/apk-tools: --bindir=/sbin, libapk (/usr/lib/libapk.so.*), /etc/apk (keys, repositories,
-# world), /var/cache/apk, /lib/apk/exec; main/alpine-keys: /usr/share/apk. The database,
-# /lib/apk/db/installed, is what Trivy and Syft read: it stays.
-ALPINE_TRIM = ["/sbin/apk", "/sbin/apk.static", "/usr/lib/libapk.so*", "/etc/apk", "/var/cache/apk", "/lib/apk/exec",
-               "/usr/share/apk"]
+# main/apk-tools: packages apk-tools (--bindir=/sbin) and, from apk-tools 3, libapk
+# (/usr/lib/libapk.so.*); main/alpine-keys: /etc/apk/keys, /usr/share/apk. They are removed as the
+# database lists their files, entries included (pkgdb.py; tests/test_pkgdb.py); then what no
+# package owns: /etc/apk (world, repositories), /var/cache/apk, /lib/apk/exec. The database,
+# /lib/apk/db/installed, is what Trivy and Syft read: it stays, listing only what is there.
+ALPINE_PACKAGE_MANAGER = ["apk-tools", "libapk?", "alpine-keys"]
+ALPINE_UNOWNED = ["/etc/apk", "/var/cache/apk", "/lib/apk/exec"]
 DEBIAN_STRIP = {
     ("x86_64", "x86_64"): ("binutils", "strip"),
     ("x86_64", "aarch64"): ("binutils-aarch64-linux-gnu", "aarch64-linux-gnu-strip"),
@@ -67,24 +69,43 @@ def dry_run(tmp_path: Path, script: str, *args: str, machine: str = "x86_64", ha
 def test_alpine_strip_names_match_aports(tmp_path: Path, host: str, target: str) -> None:
     package, tool = ALPINE_STRIP[(host, target)]
     commands, printed = dry_run(tmp_path, "alpine", "strip", target, machine=host)
-    assert commands == [f"apk add --virtual .wheelhouse-strip {package}"]
+    assert commands == [f"apk add --update-cache --virtual .wheelhouse-strip {package}"]
     assert printed == tool
 
 
 def test_alpine_compile_installs_only_what_compiling_needs(tmp_path: Path) -> None:
     commands, _ = dry_run(tmp_path, "alpine", "compile")
-    assert commands == ["apk add --virtual .wheelhouse-compile " + " ".join(ALPINE_COMPILE)]
+    assert commands == ["apk add --update-cache --virtual .wheelhouse-compile " + " ".join(ALPINE_COMPILE)]
 
 
 def test_alpine_compile_adds_python3_dev_only_without_python_h(tmp_path: Path) -> None:
     commands, _ = dry_run(tmp_path, "alpine", "compile", "libpq-dev", has_headers=False)
-    assert commands == ["apk add --virtual .wheelhouse-compile " + " ".join(ALPINE_COMPILE) + " python3-dev libpq-dev"]
+    assert commands == ["apk add --update-cache --virtual .wheelhouse-compile " + " ".join(ALPINE_COMPILE) + " python3-dev libpq-dev"]
 
 
-def test_alpine_trim_removes_apk_and_keeps_its_database(tmp_path: Path) -> None:
+def test_alpine_trim_removes_apk_with_its_database_entries_and_keeps_the_database(tmp_path: Path) -> None:
     commands, _ = dry_run(tmp_path, "alpine", "trim")
-    assert commands == ["rm -rf " + " ".join(ALPINE_TRIM)]
-    assert not any(path.startswith("/lib/apk/db") for path in ALPINE_TRIM)
+    pkgdb = TOOLCHAIN / "pkgdb.py"
+    assert commands == [f"python {pkgdb} remove " + " ".join(ALPINE_PACKAGE_MANAGER), "rm -rf " + " ".join(ALPINE_UNOWNED),
+                        f"python {pkgdb} prune"]
+    assert not any(path.startswith("/lib/apk/db") for path in ALPINE_UNOWNED)
+
+
+def test_debian_trim_removes_apt_and_dpkg_with_their_database_entries(tmp_path: Path) -> None:
+    commands, _ = dry_run(tmp_path, "debian", "trim")
+    pkgdb = TOOLCHAIN / "pkgdb.py"
+    assert commands == [f"python {pkgdb} remove apt dpkg", "rm -rf /var/cache/apt /var/lib/apt", f"python {pkgdb} prune"]
+
+
+def test_every_apk_step_refreshes_its_index_as_the_apt_steps_do(tmp_path: Path) -> None:
+    """The cache mount keeps apk's index between builds; Alpine keeps only the newest revision of a
+    package, so an index read from the cache can name an .apk that is gone."""
+    steps = [dry_run(tmp_path, "alpine", "strip", target, machine=host)[0] for host, target in ALPINE_STRIP]
+    steps += [dry_run(tmp_path, "alpine", "compile")[0], dry_run(tmp_path, "alpine", "compile", "libpq-dev", has_headers=False)[0]]
+    adds = [command for commands in steps for command in commands if command.startswith("apk ")]
+    assert adds and all(command.startswith("apk add --update-cache ") for command in adds)
+    debian = dry_run(tmp_path, "debian", "strip", machine="x86_64")[0]
+    assert debian[0].startswith("apt-get update"), "the rule the apk steps follow"
 
 
 def test_alpine_uses_its_cache_mount(tmp_path: Path) -> None:

@@ -182,21 +182,55 @@ def test_runtime_bytecode_is_valid_so_python_starts_without_recompiling(wheelhou
     assert done.stdout.startswith("0 "), f"stale bytecode in the runtime: {done.stdout}"
 
 
-def test_starting_the_runtime_writes_no_bytecode_and_needs_none(wheelhouse: Published) -> None:
+def test_starting_the_runtime_writes_no_bytecode_and_needs_none(wheelhouse: Published, tmp_path: Path) -> None:
     """The official images ship no .pyc under /usr/local; the runtime compiles what it runs. Started
     with bytecode writing allowed (PYTHONDONTWRITEBYTECODE empty) and as root, serving a request and
     passing the health check must leave no new .pyc anywhere: every module it imported had valid
     bytecode already, so under a read-only root nothing is compiled at each start."""
-    probe = REPO / "base-image" / "probe.py"
+    shutil.copy(REPO / "base-image" / "probe.py", tmp_path / "probe.py")  # its folder read-only: its own bytecode is not the runtime's
     name = f"wheelbase-bytecode-{os.getpid()}"
     try:
         run("docker", "run", "--name", name, "--network", "none", "-e", "PYTHONDONTWRITEBYTECODE=",
-            "-v", f"{probe}:/probe/probe.py:ro", wheelhouse.runtime, "python", "/probe/probe.py")
+            "-v", f"{tmp_path}:/probe:ro", wheelhouse.runtime, "python", "/probe/probe.py")
         changed = run("docker", "diff", name).stdout.split("\n")
     finally:
         run("docker", "rm", "-f", name, check=False)
     written = [line for line in changed if line.endswith(".pyc") or line.endswith("__pycache__")]
     assert written == [], f"starting the runtime compiled {len(written)} files: {written[:5]}"
+
+
+WHOLE_PACKAGES = """
+import fnmatch, glob, os
+rules = [line.split(None, 1) for f in sorted(glob.glob("/etc/dpkg/dpkg.cfg.d/*")) for line in open(f)
+         if line.startswith(("path-exclude", "path-include"))]
+def excluded(path):
+    out = False
+    for kind, pattern in rules:
+        if fnmatch.fnmatchcase(path, pattern.strip()):
+            out = kind == "path-exclude"
+    return out
+listed, broken = [], {}
+for stanza in open("/var/lib/dpkg/status").read().split("\\n\\n"):
+    name = next((l.split(": ", 1)[1] for l in stanza.splitlines() if l.startswith("Package: ")), None)
+    if name is None:
+        continue
+    listed.append(name)
+    lists = glob.glob(f"/var/lib/dpkg/info/{name}.list") + glob.glob(f"/var/lib/dpkg/info/{name}:*.list")
+    missing = [p for p in open(lists[0]).read().splitlines() if p not in ("", "/.") and not excluded(p)
+               and not os.path.lexists(p)] if lists else []
+    if missing:
+        broken[name] = missing[:3]
+print(sorted(listed)); print(broken)
+"""
+
+
+def test_the_runtimes_package_database_lists_only_packages_it_holds_whole(wheelhouse: Published) -> None:
+    """The trim takes apt and dpkg out as dpkg's database describes them, entries included: a scanner
+    reading /var/lib/dpkg reports what the image holds, and no package it lists has lost a file."""
+    done = run("docker", "run", "--rm", "--network", "none", wheelhouse.runtime, "python", "-I", "-c", WHOLE_PACKAGES)
+    listed, broken = done.stdout.splitlines()
+    assert "'apt'" not in listed and "'dpkg'" not in listed and "'libc6'" in listed
+    assert broken == "{}", f"packages listed with files missing: {broken}"
 
 
 def test_runtime_serves_the_stack_without_pip_wheels_or_package_manager(wheelhouse: Published, tmp_path: Path) -> None:

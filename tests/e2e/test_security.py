@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support import PYTHON_IMAGE, REPO, RUN_ID, WHEELBASE, Published, bake_env, copy_from_image, release_tags, run, wheelbase
+from support import PYTHON_IMAGE, REPO, RUN_ID, STANDINS, WHEELBASE, Published, bake_env, copy_from_image, release_tags, run, wheelbase
 
 pytestmark = pytest.mark.e2e
 
@@ -145,13 +145,41 @@ def test_a_tampered_wheel_fails_the_runtime_build_that_installs_it(wheelhouse: P
     assert "THESE PACKAGES DO NOT MATCH THE HASHES" in done.stdout + done.stderr
 
 
-def test_two_no_cache_builds_of_one_commit_push_the_same_digests(registry: str) -> None:
+# BusyBox's find compares whole seconds (findutils/find.c, func_newer), as on Alpine: a Python image
+# whose find, touch and sh are BusyBox's (Debian's busybox package) re-dates as Alpine's would.
+BUSYBOX_DOCKERFILE = f"""
+FROM {PYTHON_IMAGE}
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox >/dev/null \\
+    && rm -rf /var/lib/apt/lists/* \\
+    && for tool in find touch; do ln -s /bin/busybox /usr/local/bin/$tool; done && ln -sf busybox /bin/sh \\
+    && find --help 2>&1 | grep -q BusyBox
+"""
+
+
+MUSL_PYTHON_IMAGE = STANDINS["STANDIN_MUSL_PYTHON_IMAGE"]
+
+
+@pytest.fixture(scope="module")
+def busybox_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    image = f"localhost/wheelbase-e2e-{RUN_ID}/python-busybox-find"
+    folder = tmp_path_factory.mktemp("busybox")
+    (folder / "Dockerfile").write_text(BUSYBOX_DOCKERFILE)
+    run("docker", "buildx", "build", "--load", "--tag", image, str(folder))
+    return image
+
+
+@pytest.mark.parametrize("variant", ["debian", "debian-musl", "busybox-find"])
+def test_two_no_cache_builds_of_one_commit_push_the_same_digests(registry: str, variant: str,
+                                                                  request: pytest.FixtureRequest) -> None:
     """Two weekly publishes of one commit (other release names, no cache) push the digests services
-    pin, the wheelhouse's and the runtime's alike."""
+    pin, the wheelhouse's and the runtime's alike: on glibc, on musl, and where find is BusyBox's,
+    whose whole-second -newer must not leave a file with its build time."""
+    flavor = {"debian": {}, "debian-musl": {"FLAVOR": "debian-musl", "PYTHON_IMAGE": MUSL_PYTHON_IMAGE},
+              "busybox-find": {"PYTHON_IMAGE": request.getfixturevalue("busybox_python")}}[variant]
     digests = []
     for attempt, release in ((1, "2026.11.23.41"), (2, "2026.11.30.42")):
-        image = f"{registry}/wheelbase-e2e-{RUN_ID}/reproducible-{attempt}"
-        env = bake_env(image, SOURCE_DATE_EPOCH="1764115200", REVISION="0" * 40, TAG=release)
+        image = f"{registry}/wheelbase-e2e-{RUN_ID}/reproducible-{variant}-{attempt}"
+        env = bake_env(image, SOURCE_DATE_EPOCH="1764115200", REVISION="0" * 40, TAG=release, **flavor)
         run("docker", "buildx", "bake", "release", "--push", "--no-cache", cwd=REPO, env=env)
         digests.append([json.loads(run("docker", "buildx", "imagetools", "inspect", tag, "--format",
                                        "{{json .Manifest}}").stdout)["digest"] for tag in release_tags(env)])

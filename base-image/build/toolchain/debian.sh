@@ -5,7 +5,8 @@
 #   strip [MACHINE]     binutils for MACHINE's binaries (a cross one when it is not this machine's);
 #                       prints the strip command to use
 #   compile [PACKAGE]   a C toolchain, plus the system packages a build needs (Debian's names)
-#   trim                apt and dpkg out of an image; the dpkg database stays, for vulnerability scanners
+#   trim                apt and dpkg out of an image, their database entries included (pkgdb.py):
+#                       the database stays, for vulnerability scanners, listing only what is there
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 run() { if [ -n "${TOOLCHAIN_DRY_RUN:-}" ]; then echo "$*" >&2; else echo "+ $*" >&2; "$@" >&2; fi; }
@@ -41,7 +42,11 @@ case "${1:-}" in
         fi
         install "$@" ;;
     trim)
-        run rm -rf /usr/bin/apt /usr/bin/apt-* /usr/bin/dpkg /usr/bin/dpkg-* /usr/lib/apt /usr/lib/dpkg \
-            /var/cache/apt /var/lib/apt /etc/apt ;;
+        # apt's and dpkg's files as their lists in dpkg's database say, then apt's state and caches
+        # (no package owns them). Any other package left with a file missing (pip's, where the
+        # Python image has it from Debian) is taken out of the database, and named.
+        run python "$(dirname "$0")/pkgdb.py" remove apt dpkg
+        run rm -rf /var/cache/apt /var/lib/apt
+        run python "$(dirname "$0")/pkgdb.py" prune ;;
     *) echo "usage: $0 strip [MACHINE] | compile [PACKAGE...] | trim" >&2; exit 2 ;;
 esac
