@@ -215,7 +215,7 @@ def mmdebstrap(state: dict[str, Any], args: list[str]) -> int:
     binfmt = Path(facts()["sysroot"]) / "proc" / "sys" / "fs" / "binfmt_misc"
     if arch != "amd64" and not (binfmt / "qemu-aarch64").exists():
         return fail(f"E: {arch} can neither be executed natively nor via qemu user emulation with binfmt_misc")
-    keyring = args[-1].split("signed-by=", 1)[1].split("]", 1)[0]
+    keyring = next(a.split("=", 1)[1] for a in args if a.startswith("--keyring="))
     if not any("(13/trixie)" in uid for uid in (TRIXIE_UIDS if Path(keyring).read_bytes() == NEW_KEYRING else facts()["keyring_uids"])):
         return fail("E: apt-get update failed: The following signatures couldn't be verified: NO_PUBKEY 6ED0E7B82643E131")
     Path(args[-2]).write_bytes(b"rootfs")
