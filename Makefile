@@ -34,9 +34,10 @@ wheelhouse: setup
 unit: setup-unit
 	.venv/bin/pytest -m "not e2e"
 
-# Everything: lint, unit tests and the end-to-end tests on the real engine and registry.
+# Everything: lint, unit tests and the end-to-end tests on the real engine and registry; ends with
+# the 30 slowest tests, the suite's critical path (docs/benchmarks.md keeps a measured table).
 test: setup-tests
-	.venv/bin/pytest
+	.venv/bin/pytest --durations=30
 
 # Build speed, image size and serving speed against the plain way; writes docs/benchmarks.{md,png}.
 # BENCH_ARGS=--quick runs each measurement once (CI does, into a scratch folder).

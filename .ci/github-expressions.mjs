@@ -1,20 +1,22 @@
 // Evaluates GitHub Actions expressions with GitHub's own evaluator, @actions/expressions (the
 // library of GitHub's Actions language service, installed offline from npm into .tools/ by
-// .ci/provision). The workflow replay (tests/github_replay.py) renders every `${{ }}` and every
+// .ci/provision). The workflow replay (tests/replay/runner.py) renders every `${{ }}` and every
 // `if:` through it, so a value is what GitHub would make of it, not what a hand-written evaluator
 // guesses.
 //
-// stdin:  {"context": {github, env, vars, secrets, matrix, strategy, needs, steps, runner, job, inputs},
-//          "status": {"success": bool, "failure": bool, "cancelled": bool},
-//          "items": [{"kind": "value" | "condition", "text": "..."}]}
-// stdout: [{"value": ...} | {"error": "..."}]  one per item, in order.
+// One request per line on stdin, one answer per line on stdout, for as long as stdin is open (the
+// replay keeps one evaluator running rather than starting node for every step):
+// request: {"context": {github, env, vars, secrets, matrix, strategy, needs, steps, runner, job, inputs},
+//           "status": {"success": bool, "failure": bool, "cancelled": bool},
+//           "items": [{"kind": "value" | "condition", "text": "..."}]}
+// answer:  [{"value": ...} | {"error": "..."}]  one per item, in order.
 //
 // "value": a YAML value as the runner renders it: a string that is one whole `${{ }}` becomes the
 // expression's value (any type; fromJSON gives arrays and objects); any other string with `${{ }}`
 // in it becomes the text with each expression's string form put in.
 // "condition": an `if:`, with or without `${{ }}`; without a status function (success(), failure(),
 // cancelled(), always()) it is `success() && (...)`, as GitHub evaluates it. Gives a boolean.
-import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -24,16 +26,10 @@ const { Lexer, Parser, Evaluator, data } = await import(join(dist, "index.js"));
 const { TokenType } = await import(join(dist, "lexer.js"));
 const { truthy } = await import(join(dist, "result.js"));
 
-const input = JSON.parse(readFileSync(0, "utf8"));
-const context = JSON.parse(JSON.stringify(input.context ?? {}), data.reviver);
-const status = input.status ?? { success: true, failure: false, cancelled: false };
 const STATUS = ["success", "failure", "cancelled", "always"];
-const functions = new Map(STATUS.map((name) => [name, {
-  name, minArgs: 0, maxArgs: 0,
-  call: () => new data.BooleanData(name === "always" ? true : Boolean(status[name])),
-}]));
 const extensionFunctions = STATUS.map((name) => ({ name, minArgs: 0, maxArgs: 0 }));
-const contexts = Object.keys(input.context ?? {});
+// The request being answered: its contexts, and the job status the status functions report.
+let context, functions, contexts;
 
 function parse(text) {
   const { tokens } = new Lexer(text).lex();
@@ -91,11 +87,23 @@ function condition(text) {
   return truthy(evaluate(usesStatus ? expr : `success() && (${expr})`));
 }
 
-const results = (input.items ?? []).map(({ kind, text }) => {
-  try {
-    return { value: kind === "condition" ? condition(text) : value(text) };
-  } catch (error) {
-    return { error: String(error?.message ?? error) };
-  }
-});
-process.stdout.write(JSON.stringify(results));
+function answer(input) {
+  context = JSON.parse(JSON.stringify(input.context ?? {}), data.reviver);
+  contexts = Object.keys(input.context ?? {});
+  const status = input.status ?? { success: true, failure: false, cancelled: false };
+  functions = new Map(STATUS.map((name) => [name, {
+    name, minArgs: 0, maxArgs: 0,
+    call: () => new data.BooleanData(name === "always" ? true : Boolean(status[name])),
+  }]));
+  return (input.items ?? []).map(({ kind, text }) => {
+    try {
+      return { value: kind === "condition" ? condition(text) : value(text) };
+    } catch (error) {
+      return { error: String(error?.message ?? error) };
+    }
+  });
+}
+
+for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+  if (line.trim()) process.stdout.write(JSON.stringify(answer(JSON.parse(line))) + "\n");
+}

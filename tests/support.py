@@ -186,3 +186,21 @@ def bake_action_argv(step: dict[str, Any], definition: dict[str, Any], private: 
 
 def expand(text: str, values: dict[str, str]) -> str:
     return re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", lambda m: values[m[1]], text)
+
+
+
+# run() leaves out the calling shell's build variables: the file's own defaults are what is checked.
+def bake_print(*targets: str, **env: str) -> dict:  # type: ignore[type-arg]
+    done = run("docker", "buildx", "bake", "--print", *targets, cwd=REPO, env=env)
+    return json.loads(done.stdout)
+
+
+CANDIDATE_VERSIONS = ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15", "3.16"]
+
+
+def supported_versions() -> list[str]:
+    """The Python versions the bake file accepts: it is their one home."""
+    accepted = [v for v in CANDIDATE_VERSIONS
+                if run("docker", "buildx", "bake", "--print", "base", cwd=REPO, env={"PYTHON_VERSION": v},
+                       check=False).returncode == 0]
+    return accepted

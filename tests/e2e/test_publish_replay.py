@@ -138,7 +138,7 @@ def published(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Publis
     head = run("git", "rev-parse", "HEAD", cwd=REPO).stdout.strip()
     first_runner = runner(image, state, run_number=41, sha=head, observe=observe)
     first = first_runner.run()
-    assert {first.result(j) for j in ("build", "check", "publish", "notify")} == {"success"}, first.log()[-6000:]
+    assert {first.result(j) for j in ("build", "check", "publish", "notify")} == {"success"}, first.failures()[-8000:]
     tag = f"2026.12.07.42-py{FAILING[1]}-{FAILING[0]}-runtime"
     (state / "faults.json").write_text(json.dumps([{"match": ["imagetools create", f"{image}:{tag}"], "times": 1}]))
     second_runner = runner(image, state, run_number=42, sha="f" * 40, observe=observe)

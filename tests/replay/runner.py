@@ -22,6 +22,7 @@ marker where the real one leaves its result, so a test can ask what exists, and 
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import os
@@ -97,18 +98,39 @@ class Result:
         return "\n".join(f"== {i.label}: {i.result}\n" + "\n".join(f"-- {s.name}: {s.outcome}\n{s.log}" for s in i.steps)
                          for instances in self.jobs.values() for i in instances)
 
+    def failures(self) -> str:
+        """The failed jobs' failed steps, with their logs: what to read when a run did not succeed."""
+        return "\n".join(f"== {i.label}: {i.result}\n" + "\n".join(f"-- {s.name}: {s.outcome}\n{s.log}"
+                                                                      for s in i.steps if s.outcome == "failure")
+                         for instances in self.jobs.values() for i in instances if i.result == "failure") or "no job failed"
+
 
 class Evaluator:
-    """GitHub's expression evaluator, in node."""
+    """GitHub's expression evaluator, in node: one process for the whole test run, a request a line."""
+
+    _process: subprocess.Popen[str] | None = None
+
+    @classmethod
+    def _node(cls) -> subprocess.Popen[str]:
+        if cls._process is None or cls._process.poll() is not None:
+            cls._process = subprocess.Popen(["node", str(EVALUATOR)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, text=True)
+            atexit.register(cls._process.kill)
+        return cls._process
 
     def __call__(self, items: list[tuple[str, str]], context: Mapping[str, Any], status: Mapping[str, bool]) -> list[Any]:
         if not items:
             return []
         payload = {"context": context, "status": status, "items": [{"kind": k, "text": t} for k, t in items]}
-        done = subprocess.run(["node", str(EVALUATOR)], input=json.dumps(payload), capture_output=True, text=True, check=False)
-        if done.returncode:
-            raise RuntimeError(f"the expression evaluator failed: {done.stderr.strip()}")
-        answers = json.loads(done.stdout)
+        node = self._node()
+        assert node.stdin is not None and node.stdout is not None and node.stderr is not None
+        node.stdin.write(json.dumps(payload) + "\n")
+        node.stdin.flush()
+        line = node.stdout.readline()
+        if not line:
+            node.wait()
+            raise RuntimeError(f"the expression evaluator failed: {node.stderr.read().strip()}")
+        answers = json.loads(line)
         errors = [f"{text!r}: {a['error']}" for (_, text), a in zip(items, answers, strict=True) if "error" in a]
         if errors:
             raise ValueError("; ".join(errors))
