@@ -40,9 +40,10 @@ def _machine(runs: int, quick: bool) -> dict[str, str]:
         "cpu": f"{os.cpu_count()} x {cpu}",
         "kernel": platform.release(),
         **{f"docker {k}": v for k, v in engine.versions().items()},
-        "standard rows": f"flavor debian on {STANDARD['PYTHON_IMAGE']} (a stand-in built from Debian's packages: CPython 3.13.5)",
-        "musl rows (m)": f"flavor debian-musl on {MUSL['PYTHON_IMAGE']} (a stand-in: CPython 3.13.5 built against musl from "
-                         "Debian's sources; the official images carry 3.13.15)",
+        "standard rows": f"flavor debian on {STANDARD['PYTHON_IMAGE']} (a stand-in: CPython {STANDINS['STANDIN_PYTHON_RELEASE']} "
+                         "compiled as the official image is, without PGO and LTO; docs/development.md)",
+        "musl rows (m)": f"flavor debian-musl on {MUSL['PYTHON_IMAGE']} (a stand-in: CPython {STANDINS['STANDIN_PYTHON_RELEASE']} "
+                         "compiled against musl as the official Alpine image is, on a Debian userland)",
     }
 
 
