@@ -26,6 +26,7 @@ from replay.runner import Runner
 from replay.shellcheck import findings as shellcheck_findings
 
 from support import BUILD_VARIABLES, bake_action_argv, expand
+from wheelbase.layout import SHIPPED_LOCKS
 
 REPO = Path(__file__).resolve().parents[1]
 ACTIONLINT = REPO / ".ci" / "actionlint.cjs"
@@ -515,3 +516,20 @@ def test_service_ci_builds_with_its_pin_and_tests(service: Path) -> None:
     # No BASE_IMAGE override: CI builds with the wheelhouse the Dockerfile pins.
     assert "BASE_IMAGE" not in test_step.get("set", "") + build_step.get("set", "")
     assert f"ARG BASE_IMAGE=localhost:5000/wheelbase/wheelhouse:py3.13-debian@{DIGEST}" in (service / "Dockerfile").read_text()
+
+
+def test_defect_6_the_gate_audits_every_lock_the_images_ship(tmp_path: Path) -> None:
+    """Defect: the lock gate audited base-image/requirements.txt only; the tools in /wheels/tools
+    (pip, setuptools, auditwheel), the build backends and pip-tools for the lock steps went
+    unscanned. The scan job, replayed (its Python set up, the package installed as the job installs
+    it, pip-audit against PyPI's advisories, no engine): every shipped lock is audited, clean or not."""
+    state = tmp_path / "github"
+    github_side.write_facts(state, {"repository": {"full_name": "acme/wheelbase", "visibility": "public", "private": False},
+                                    "runs": {}})
+    machine = {k: v for k, v in os.environ.items() if k not in BUILD_VARIABLES}
+    result = Runner(PUBLISH_UNDER_TEST, REPO, actions=ACTIONS, state=state, event_name="workflow_dispatch",
+                    payload={"repository": {"visibility": "public"}}, machine_env=machine, shims=SHIMS, only={"scan"}).run()
+    (scan,) = result.jobs["scan"]
+    (audit,) = [s for s in scan.steps if s.name.startswith("pip-audit")]
+    for lock in SHIPPED_LOCKS:
+        assert f"{lock}: " in audit.log, (lock, audit.log[-3000:])
