@@ -65,6 +65,13 @@ def stale(text: str) -> str:
     return re.sub(r"(ARG (?:BASE|RUNTIME)_IMAGE=\S+)@sha256:\w+", r"\1", text)
 
 
+def rewritten(text: str, pattern: str, replacement: str) -> str:
+    """The text with the pattern's first match replaced; a case whose form did not apply fails."""
+    changed, count = re.subn(pattern, replacement, text, count=1)
+    assert count == 1, f"{pattern!r} is not in the file: the case would not test its form"
+    return changed
+
+
 def move_pin_into_first_stage(text: str) -> str:
     pin = first_pin_line(text)
     text = text.replace(pin + "\n", "", 1)
@@ -184,6 +191,27 @@ CASES = [
              (world.service / "docker-bake.hcl").read_text().replace(
                  'variable "BASE_IMAGE" {\n  default = ""',
                  f'variable "BASE_IMAGE" {{\n  # kept by wheelbase pin\n  default = "{world.base}@sha256:{"0" * 64}"'))),
+    # Stale pins in every form BuildKit and bake accept: pin --check is never green over them (exit 5).
+    Case("pin-check-stale-from-continued", "stale pins, FROM continued onto the next line", wb("pin", "--check", "."), 5,
+         prepare=edit(DOCKERFILE, lambda text: rewritten(stale(text), r"FROM \$\{BASE_IMAGE\} AS wheelhouse",
+                                                         r"FROM \\\n    ${BASE_IMAGE} AS wheelhouse"))),
+    Case("pin-check-stale-empty-line-in-arg", "stale pins in one ARG continued across an empty line",
+         wb("pin", "--check", "."), 5,
+         prepare=edit(DOCKERFILE, lambda text: rewritten(stale(text), r"\nARG RUNTIME_IMAGE=", r" \\\n\n    RUNTIME_IMAGE="))),
+    Case("pin-check-stale-tab-after-keyword", "stale pins with a tab after ARG and FROM", wb("pin", "--check", "."), 5,
+         prepare=edit(DOCKERFILE, lambda text: rewritten(rewritten(stale(text), r"ARG BASE_IMAGE=", "ARG\tBASE_IMAGE="),
+                                                         r"FROM \$\{BASE_IMAGE\}", "FROM\t${BASE_IMAGE}"))),
+    Case("pin-check-stale-bare-hcl-label", "bake file whose BASE_IMAGE variable has a bare label and a stale default",
+         wb("pin", "--check", "."), 5,
+         prepare=lambda world: (world.service / "docker-bake.hcl").write_text(
+             rewritten((world.service / "docker-bake.hcl").read_text(), 'variable "BASE_IMAGE" {\n  default = ""',
+                       f'variable BASE_IMAGE {{\n  default = "{world.base}@sha256:{"0" * 64}"'))),
+    Case("pin-check-stale-after-hcl-heredoc", "bake file with a heredoc holding a fake BASE_IMAGE before the stale one",
+         wb("pin", "--check", "."), 5,
+         prepare=lambda world: (world.service / "docker-bake.hcl").write_text(
+             'variable "NOTES" {\n  default = <<EOT\nvariable "BASE_IMAGE" { default = "fake:1" }\nEOT\n}\n'
+             + rewritten((world.service / "docker-bake.hcl").read_text(), 'variable "BASE_IMAGE" {\n  default = ""',
+                         f'variable "BASE_IMAGE" {{\n  default = "{world.base}@sha256:{"0" * 64}"'))),
     Case("pin-fifo", "a FIFO named like a Dockerfile in the folder (never opened, so no hang)", wb("pin", "--check", "{root}"), 8,
          prepare=fifo("prod.Dockerfile")),
     Case("pin-dangling-symlink", "a Dockerfile that is a symlink to nothing", wb("pin", "--check", "{root}"), 8,
