@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from support import REPO, RUN_ID
+from support import REPO, RUN_ID, WHEELBASE
 
 TABLE = REPO / "docs" / "bad-inputs.md"
 # Every command of a case runs so: warnings are errors, and stdout takes nothing but UTF-8.
@@ -123,11 +124,14 @@ def _wait_for(marker: str, process: subprocess.Popen[bytes]) -> None:
 def run_case(case: Case, world: World) -> tuple[int, str]:
     case.prepare(world)
     before = snapshot(world.root)
-    env = {**os.environ, "WHEELBASE_TEMPLATE": f"file://{REPO}", **STRICT, **dict(case.env)}
+    # A temporary folder of the command's own: whatever it stages there must be gone when it ends.
+    scratch = Path(tempfile.mkdtemp(prefix="wheelbase-case-tmp-"))
+    env = {**os.environ, "WHEELBASE_TEMPLATE": f"file://{REPO}", **STRICT, **dict(case.env), "TMPDIR": str(scratch)}
     command = case.run(world)
     if case.as_user is not None:  # another user, with a home of its own outside the folder compared
         home = Path(tempfile.mkdtemp(prefix="wheelbase-home-"))
         os.chown(home, case.as_user, case.as_user)
+        os.chown(scratch, case.as_user, case.as_user)
         env = {**env, "HOME": str(home), "DOCKER_CONFIG": str(home / ".docker")}
         command = ["setpriv", f"--reuid={case.as_user}", f"--regid={case.as_user}", "--clear-groups", *command]
     with open("/dev/full", "wb") as full:
@@ -147,6 +151,10 @@ def run_case(case: Case, world: World) -> tuple[int, str]:
     stderr = done.stderr.decode("utf-8")  # strict: a byte that is not UTF-8 would fail here
     left = [pid for pid in os.listdir("/proc") if pid.isdigit() and _cwd(pid).startswith(str(world.root))]
     assert left == [], f"{case.id}: processes outlived the command: {[_command(pid) for pid in left]}"
+    staged = sorted(path.name for path in scratch.iterdir())
+    shutil.rmtree(scratch)
+    if WHEELBASE in command:  # not cookiecutter's own CLI, which leaves its hook scripts behind
+        assert staged == [], f"{case.id}: staged files outlived the command: {staged}"
     assert "Traceback" not in stderr, f"{case.id}: a traceback\n{stderr}"
     after = snapshot(world.root)
     changed = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}

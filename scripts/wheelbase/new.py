@@ -127,6 +127,10 @@ def new(name: str, output_dir: Path, base: str | None, template: str | None = No
         scratch = Path(tempfile.mkdtemp(prefix=f".{slug}.partial-", dir=output_dir))
     except OSError as exc:
         raise FileError(f"cannot write in {output_dir}: {reason(exc)}; nothing was created") from exc
+    # cookiecutter writes each hook script to a temporary file it never removes: it goes in a folder
+    # of this call's own, removed with it, so nothing staged outlives the command.
+    staged = tempfile.mkdtemp(prefix="wheelbase-new-")
+    previous, tempfile.tempdir = tempfile.tempdir, staged
     try:
         try:
             created = Path(cruft.create(source, output_dir=scratch, no_input=True, directory=TEMPLATE_DIRECTORY,
@@ -150,6 +154,8 @@ def new(name: str, output_dir: Path, base: str | None, template: str | None = No
                 raise FileError(f"cannot create {target}: {reason(exc)}; nothing was created") from exc
             past_the_point_of_no_return()
     finally:
+        tempfile.tempdir = previous
+        shutil.rmtree(staged, ignore_errors=True)
         shutil.rmtree(scratch, ignore_errors=True)
     return target
 
