@@ -117,7 +117,9 @@ def runner(image: str, state: Path, *, run_number: int, sha: str, observe: Any) 
 
 @pytest.fixture(scope="module")
 def published(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Published:
-    image = f"{registry}/wheelbase-e2e-{RUN_ID}/wheelhouse"
+    # A repository of its own: the session's wheelhouse (conftest.py) has wheelbase-e2e-<run>/wheelhouse,
+    # with moving tags of the same names, which this replay must neither find nor move.
+    image = f"{registry}/wheelbase-e2e-{RUN_ID}/publish-replay/wheelhouse"
     for (flavor, version), standin in SERIES.items():  # the stand-ins, where prepare can pin them by digest
         run("docker", "tag", standin, f"{image.rsplit('/', 1)[0]}/python:{version}-{flavor}")
         run("docker", "push", "--quiet", f"{image.rsplit('/', 1)[0]}/python:{version}-{flavor}")
