@@ -19,7 +19,11 @@ import re
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from support import REPO, STANDINS, run
+
+pytestmark = pytest.mark.e2e
 
 TOOLCHAIN = REPO / "base-image" / "build" / "toolchain"
 STRIP = """set -e
