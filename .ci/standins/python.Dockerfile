@@ -7,7 +7,6 @@
 #                       ensurepip, no bytecode under /usr/local, runtime libraries from Debian
 #   target musl         python:X.Y-alpine's shape, with musl's CPython on a Debian userland (apt,
 #                       no apk: the flavor `debian-musl`); its os-release says Debian, VARIANT_ID=musl
-#   target *-until-3.12 the same for 3.11 and older: LANG=C.UTF-8, setuptools and wheel installed
 #
 # Built by `.ci/provision` with the versions in .ci/standins.env; docs/development.md lists every
 # way a stand-in still differs from the official image, and why that does not matter here.
@@ -86,15 +85,6 @@ RUN ldconfig \
 LABEL org.opencontainers.image.title="CPython stand-in (official python image's Debian build)" \
       org.opencontainers.image.description="CPython from the upstream tarball in Debian's source package, built as docker-library/python builds it"
 CMD ["python3"]
-
-# 3.11 and older: the official images keep LANG and install setuptools and wheel.
-# (A proxy's CA bundle, where the machine needs one for PyPI, comes in as the secret pip_cert.)
-FROM glibc AS glibc-until-3.12
-ENV LANG=C.UTF-8
-RUN --mount=type=secret,id=pip_cert,required=false \
-    if [ -s /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
-    && PYTHONDONTWRITEBYTECODE=1 pip3 install --disable-pip-version-check --no-cache-dir --no-compile \
-        'setuptools==79.0.1' 'wheel<0.46' >/dev/null
 
 # musl's libraries CPython links, from trixie's sources: zlib and OpenSSL (what Alpine's packages
 # give the official image), built with musl's compiler wrapper into /usr/local.
@@ -186,10 +176,3 @@ RUN for src in idle3 pip3 pydoc3 python3 python3-config; do \
 LABEL org.opencontainers.image.title="musl CPython stand-in" \
       org.opencontainers.image.description="CPython built against musl from the upstream tarball in Debian's source package, on Debian; not Alpine"
 CMD ["python3"]
-
-FROM musl AS musl-until-3.12
-ENV LANG=C.UTF-8
-RUN --mount=type=secret,id=pip_cert,required=false \
-    if [ -s /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
-    && PYTHONDONTWRITEBYTECODE=1 pip3 install --disable-pip-version-check --no-cache-dir --no-compile \
-        'setuptools==79.0.1' 'wheel<0.46' >/dev/null
