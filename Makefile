@@ -30,14 +30,17 @@ wheelhouse: setup
 	docker buildx bake release --push
 	.venv/bin/wheelbase resolve
 
-# Lint and the tests that need no engine: what the repository's `unit` CI job runs.
+# Lint and the tests that need no engine: what the repository's `unit` CI job runs. They run on
+# both cores (pytest-xdist) and with the engine out of reach, so a test that needs one fails here.
+UNIT_TESTS = DOCKER_HOST=unix:///nonexistent/no-engine.sock .venv/bin/pytest -m "not e2e" -n 2
 unit: setup-unit
-	.venv/bin/pytest -m "not e2e"
+	$(UNIT_TESTS)
 
-# Everything: lint, unit tests and the end-to-end tests on the real engine and registry; ends with
-# the 30 slowest tests, the suite's critical path (docs/benchmarks.md keeps a measured table).
+# Everything: the unit tier as `make unit` runs it, then the end-to-end tests on the real engine and
+# registry, ending with their 30 slowest, the suite's critical path (docs/benchmarks.md has a table).
 test: setup-tests
-	.venv/bin/pytest --durations=30
+	$(UNIT_TESTS)
+	.venv/bin/pytest -m e2e --durations=30
 
 # Build speed, image size and serving speed against the plain way; writes docs/benchmarks.{md,png}.
 # BENCH_ARGS=--quick runs each measurement once (CI does, into a scratch folder).

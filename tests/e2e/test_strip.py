@@ -23,7 +23,7 @@ import pytest
 
 from support import REPO, STANDINS, run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TOOLCHAIN = REPO / "base-image" / "build" / "toolchain"
 STRIP = """set -e

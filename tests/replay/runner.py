@@ -303,6 +303,18 @@ class Runner:
                                         "uses": str(step.get("uses", "")).split("@")[0], "with": step.get("with") or {}})
         return planned
 
+    def concurrency(self) -> tuple[str, bool] | None:
+        """This run's concurrency group and whether it cancels the run in progress, from the
+        workflow's `concurrency` rendered as GitHub renders it (only `github`, `inputs` and `vars`
+        exist there); None when the workflow names no group."""
+        spec = self.workflow.get("concurrency")
+        if spec is None:
+            return None
+        spec = {"group": spec} if isinstance(spec, str) else dict(spec)
+        context = {"github": self._github(1, ""), "inputs": {}, "vars": self.vars}
+        rendered = self._render_tree(spec, context, {"success": True, "failure": False, "cancelled": False})
+        return self._text(rendered["group"]), rendered.get("cancel-in-progress", False) in (True, "true")
+
     def _jobs(self) -> dict[str, dict[str, Any]]:
         return dict(self.workflow["jobs"])
 
