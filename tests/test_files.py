@@ -92,6 +92,7 @@ WRITER = textwrap.dedent("""
         signal.signal(signum, _interrupt)
     folder = Path(sys.argv[1])
     print("ready", flush=True)
+    sys.stdin.readline()  # the test's "go": it sends the signal right after, from a process already running
     replace_all({p: "new\\n" * 2000 for p in sorted(folder.iterdir())})
 """)
 
@@ -108,8 +109,13 @@ def test_a_signal_during_the_write_leaves_every_file_or_none(tmp_path: Path, sig
         folder.mkdir()
         for i in range(150):
             (folder / f"Dockerfile.{i:03}").write_text("old\n")
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert writer.stdout is not None and writer.stdout.readline() == b"ready\n"
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(folder)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert writer.stdin is not None and writer.stdout is not None and writer.stdout.readline() == b"ready\n"
+        # Waking from that read can take longer than the whole write when both cores are busy, so the
+        # write starts on a word sent from here, and the signal follows it at `delay`.
+        writer.stdin.write(b"go\n")
+        writer.stdin.flush()
         time.sleep(delay)
         writer.send_signal(signum)
         writer.wait(timeout=30)
