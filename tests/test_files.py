@@ -88,6 +88,9 @@ WRITER = textwrap.dedent("""
     from pathlib import Path
     from wheelbase.cli import _interrupt
     from wheelbase.files import replace_all
+    # Ctrl-C as a terminal's foreground process gets it: a parent that left SIGINT ignored (a
+    # shell's `&` does) would leave it ignored here too, as Python keeps an inherited SIG_IGN.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(signum, _interrupt)
     folder = Path(sys.argv[1])
