@@ -51,8 +51,10 @@ def status_line(port: int, head: bytes) -> bytes:
 
 
 def checkout_with_guard_message(tmp_path: Path, words: str) -> Path:
-    """The base image's build files with the guard's success line changed: a release whose code differs visibly."""
-    checkout = tmp_path / "checkout"
+    """The base image's build files with the guard's success line changed: a release whose code differs
+    visibly. Callers put the run's id in the words: BuildKit keys a step on the content of the /wheels it
+    mounts, so a release whose files match another's would replay that one's cached guard step, silently."""
+    checkout = tmp_path / words.replace(" ", "-")
     shutil.copytree(REPO / "base-image", checkout / "base-image", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "docker-bake.hcl", checkout)
     guard = checkout / "base-image" / "build" / "guard.py"
@@ -68,20 +70,21 @@ def guard_lines(output: str) -> list[str]:
 
 def test_a_pin_bump_moves_a_services_build_steps_with_its_wheels(registry: str, tmp_path: Path) -> None:
     repository = f"{registry}/wheelbase-e2e-{RUN_ID}/releases"
-    first = publish_wheelhouse(repository, REVISION="release-1")
+    one, two = f"release one {RUN_ID}", f"release two {RUN_ID}"
+    first = publish_wheelhouse(repository, checkout_with_guard_message(tmp_path, one), REVISION="release-1")
     wheelbase("new", "Billing", "--output-dir", str(tmp_path), "--base", first.ref)
     service = tmp_path / "billing"
     (line,) = guard_lines(bake(service, "image", IMAGE=f"billing-{RUN_ID}").stderr)
-    assert "release two" not in line
+    assert f"{MATCHED} ({one}):" in line
 
-    second = publish_wheelhouse(repository, checkout_with_guard_message(tmp_path, "release two"), REVISION="release-2")
+    second = publish_wheelhouse(repository, checkout_with_guard_message(tmp_path, two), REVISION="release-2")
     assert second.digest != first.digest
     before = tree_digest(service)
     wheelbase("pin", str(service))
     after = tree_digest(service)
     assert [name for name in after if before.get(name) != after[name]] == ["Dockerfile"], "the pin is the only edit"
     (line,) = guard_lines(bake(service, "image", IMAGE=f"billing-{RUN_ID}").stderr)
-    assert f"{MATCHED} (release two):" in line, "the service ran the first release's code after the pin"
+    assert f"{MATCHED} ({two}):" in line, "the service ran the first release's code after the pin"
 
 
 def test_a_dockerfile_of_another_interface_stops_the_first_step_naming_both(service: Path) -> None:

@@ -244,7 +244,9 @@ def test_the_guards_run_again_only_when_their_inputs_change(service: Path) -> No
     after_edits = guard_step(bake(service, "image", IMAGE=f"guard-cache-{RUN_ID}").stderr)
     assert "CACHED" in after_edits, after_edits
     with (service / "requirements.txt").open("a") as file:
-        file.write("# a comment: the file changed, so the guard reads it again\n")
+        # The run's id makes this file new to BuildKit's cache, which keys the step on its content and
+        # outlives the session: the same comment on a machine that ran this before would hit.
+        file.write(f"# a comment of test run {RUN_ID}: the file changed, so the guard reads it again\n")
     after_lock = guard_step(bake(service, "image", IMAGE=f"guard-cache-{RUN_ID}").stderr)
     assert "CACHED" not in after_lock and "requirements.txt: nothing listed" in after_lock, after_lock
 
