@@ -10,7 +10,7 @@ export PYTHON_VERSION ?= $(STANDIN_PYTHON_VERSION)
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 export REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: setup setup-unit setup-tests wheelhouse unit test bench lock-tools
+.PHONY: setup setup-unit setup-engine setup-tests wheelhouse unit test bench lock-tools
 .DEFAULT_GOAL := wheelhouse
 
 # What the main job needs: engine, registry, the trixie stand-in, the wheelbase CLI.
@@ -21,7 +21,11 @@ setup:
 setup-unit:
 	bash .ci/provision unit
 
-# Also what only the tests and the benchmark need (arm64, bookworm and musl stand-ins, linters).
+# Also what the end-to-end tests of the engine tier need (the bookworm stand-in, linters, wrk).
+setup-engine:
+	bash .ci/provision engine
+
+# Also what only the slow tier and the benchmark need (the arm64 and musl stand-ins).
 setup-tests:
 	bash .ci/provision tests
 
@@ -38,7 +42,8 @@ unit: setup-unit
 
 # Everything: the unit tier as `make unit` runs it, then the end-to-end tests on the real engine and
 # registry, ending with their 30 slowest, the suite's critical path (docs/benchmarks.md has a table).
-test: setup-tests
+# The slow tier runs last: its stand-ins (`.ci/provision tests`) build in the background meanwhile.
+test: setup-engine
 	$(UNIT_TESTS)
 	.venv/bin/pytest -m e2e --durations=30
 

@@ -2,19 +2,64 @@
 debian release (wheelhouse and runtime) built with `docker buildx bake release --push`, one service
 made from it with `wheelbase new`, and that service's deploy image, each made once per session and
 shared by every test that only reads it; a test that changes the service gets a copy of its own.
-When the engine or the registry is missing the tests fail; `.ci/provision` sets them up."""
+When the engine or the registry is missing the tests fail; `.ci/provision` sets them up.
+
+The slow tier runs last. Its stand-ins (arm64 under QEMU, the musl CPython compile) take minutes
+on a new machine, so `.ci/provision tests` starts in the background as the session begins, while
+the engine tier's tests run, and the first slow test waits for it (seconds where it has run before)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from support import PYTHON_IMAGE, REGISTRY, RUN_ID, Published, publish_wheelhouse, run, wheelbase
+from support import PYTHON_IMAGE, REGISTRY, REPO, RUN_ID, Published, publish_wheelhouse, run, wheelbase
+
+SLOW_PROVISION = pytest.StashKey[tuple[subprocess.Popen[bytes], Path]]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    # Under pytest-xdist every worker collects: provisioning there would run once per worker.
+    if not slow or os.environ.get("PYTEST_XDIST_WORKER") or config.option.collectonly:
+        return
+    items[:] = [item for item in items if not item.get_closest_marker("slow")] + slow
+    log = Path(tempfile.mkstemp(prefix="wheelbase-provision-tests-", suffix=".log")[1])
+    with log.open("wb") as out:
+        process = subprocess.Popen(["bash", str(REPO / ".ci" / "provision"), "tests"], stdout=out,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    config.stash[SLOW_PROVISION] = (process, log)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"slow tier: .ci/provision tests runs in the background, log in {log}; its "
+                            f"{len(slow)} tests run last")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if not item.get_closest_marker("slow") or SLOW_PROVISION not in item.config.stash:
+        return
+    process, log = item.config.stash[SLOW_PROVISION]
+    if process.wait() != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        pytest.fail(f".ci/provision tests failed (exit {process.returncode}), so the slow tier's stand-ins are "
+                    f"missing; the end of {log}:\n{tail}", pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A session that ends before its slow tier (-x, an interrupt) stops the provision it started."""
+    if SLOW_PROVISION in session.config.stash:
+        process, _ = session.config.stash[SLOW_PROVISION]
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -232,3 +232,27 @@ def test_provision_is_shellcheck_clean() -> None:
     done = subprocess.run(["shellcheck", "-x", str(REPO / ".ci" / "provision")], capture_output=True, text=True,
                           cwd=REPO, env={**os.environ})
     assert done.returncode == 0, done.stdout
+
+
+def test_the_engine_tier_is_provisioned_without_the_slow_tiers_stand_ins_which_come_next(tmp_path: Path) -> None:
+    """`make test` provisions the engine tier first (bookworm stand-in, wrk); the test session then
+    runs `.ci/provision tests` in the background for the arm64 and musl stand-ins only."""
+    debian = Machine(tmp_path, DEBIAN_12)
+    assert debian.provision("engine").returncode == 0
+    engine_calls = debian.calls()
+    debstraps = [next(a for a in c if a.startswith("--architectures=")) for c in engine_calls if c[0] == "mmdebstrap"]
+    assert debstraps == ["--architectures=amd64", "--architectures=amd64"], "the trixie base and bookworm, no arm64"
+    assert "wrk" in installed_by_apt(engine_calls) and "qemu-user-static" not in installed_by_apt(engine_calls)
+    assert not [c for c in engine_calls if c[:3] == ["docker", "buildx", "build"] and "musl" in c]
+
+    done = debian.provision("tests")
+    assert done.returncode == 0, done.stderr
+    calls = debian.calls()
+    assert [c for c in calls if c[0] == "mmdebstrap"] and all("--architectures=arm64" in c for c in calls if c[0] == "mmdebstrap")
+    assert [c for c in calls if c[:3] == ["docker", "buildx", "build"] and "--target" in c and c[c.index("--target") + 1] == "musl"]
+    assert installed_by_apt(calls) == ["qemu-user-static", "binfmt-support", "arch-test"]
+
+
+def test_an_unknown_mode_is_refused_naming_the_modes(tmp_path: Path) -> None:
+    done = Machine(tmp_path, DEBIAN_12).provision("slow")
+    assert (done.returncode, done.stderr.strip()) == (2, f"usage: {tmp_path}/repo/.ci/provision [unit|engine|tests]")
