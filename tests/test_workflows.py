@@ -451,10 +451,11 @@ def test_the_unit_job_installs_what_its_tests_need() -> None:
 
 def test_make_test_runs_the_unit_jobs_tests_as_the_unit_job_does_then_the_engine_tier() -> None:
     """`.ci/run` runs `make test` only: its unit tier must be `make unit`'s command, word for word
-    (engine out of reach included), so the unit job's tests pass here before they run on GitHub."""
+    (engine out of reach included), so the unit job's tests pass here before they run on GitHub.
+    It provisions the engine tier only: the e2e session provisions the slow tier in the background."""
     _, unit_tests = make_commands("unit")
     commands = make_commands("test")
-    assert commands[0] == "bash .ci/provision tests"
+    assert commands[0] == "bash .ci/provision engine"
     assert commands[1] == unit_tests and "DOCKER_HOST=unix:///nonexistent/" in unit_tests
     assert commands[2].endswith("pytest -m e2e --durations=30")
     assert re.search(r"^make test$", (REPO / ".ci" / "run").read_text(), re.MULTILINE)
