@@ -145,7 +145,11 @@ def docker(state: dict[str, Any], args: list[str]) -> int:
             print(image.get("dev.wheelbase.standin.recipe", "<no value>"))
         return 0
     if args[0] == "import":
-        state["images"][args[-1]] = {}
+        changes = [a for a, before in zip(args, ["", *args][:-1], strict=True) if before == "-c"]
+        state["images"][args[-1]] = dict(c.removeprefix("LABEL ").split("=", 1) for c in changes if c.startswith("LABEL "))
+        return 0
+    if args[:3] == ["image", "rm", "--force"]:
+        state["images"].pop(args[3], None)
         return 0
     if args[:2] == ["buildx", "build"]:
         if engine["store"] != "containerd":
