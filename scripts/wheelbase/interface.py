@@ -15,6 +15,11 @@ from .errors import CompatibilityError
 from .release import INTERFACE_ARG, Release
 from .service_files import PinnedFile
 
+# The last commit of this repository whose template gave services copies of the platform's code
+# (docker/, app/http_limits.py, app/healthcheck.py) and no interface: what "a service made before
+# the change" is rendered from, by the tests that it still builds and by the benchmark's A/B row.
+LAST_TEMPLATE_WITH_COPIES = "e9fbbd8b44d36213b5946895a872240e4ff1a189"
+
 
 def interface_note(file: PinnedFile, release: Release) -> str | None:
     """None when the Dockerfile speaks the release's interface; a note for a service made before

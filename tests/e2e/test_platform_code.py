@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from support import REPO, RUN_ID, Published, free_port, publish_wheelhouse, run, tree_digest, wheelbase
+from wheelbase.interface import LAST_TEMPLATE_WITH_COPIES
 
 pytestmark = pytest.mark.e2e
-# The template's last commit before wheelhouses shipped the platform's code: its services carry copies.
-LAST_RELEASE_WITH_COPIES = "e9fbbd8b44d36213b5946895a872240e4ff1a189"
 CRUFT = str(REPO / ".venv" / "bin" / "cruft")
 GIT_ID = ["-c", "user.name=wheelbase tests", "-c", "user.email=tests@wheelbase.invalid"]
 MATCHED = "this image matches the wheelhouse"
@@ -141,7 +140,7 @@ def test_a_service_made_before_the_change_still_builds_and_moves_with_cruft_upda
     python_image = json.loads(run("docker", "buildx", "imagetools", "inspect", wheelhouse.pinned, "--format",
                                   "{{json .Image.Config.Labels}}").stdout)["dev.wheelbase.python.image"]
     context = {"service_name": "Legacy", "base_image": wheelhouse.pinned, "runtime_image": runtime, "python_image": python_image}
-    run(CRUFT, "create", f"file://{REPO}", "--checkout", LAST_RELEASE_WITH_COPIES, "--directory", "consumer-template",
+    run(CRUFT, "create", f"file://{REPO}", "--checkout", LAST_TEMPLATE_WITH_COPIES, "--directory", "consumer-template",
         "--no-input", "--output-dir", str(tmp_path), "--extra-context", json.dumps(context))
     service = tmp_path / "legacy"
     assert (service / "docker" / "guard.py").is_file() and (service / "app" / "http_limits.py").is_file()

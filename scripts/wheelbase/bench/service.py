@@ -4,6 +4,8 @@ the own-image choice, a rebuild, the bytes it adds and its start (its throughput
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from . import docker as engine
 from .figures import Figure
@@ -28,15 +30,27 @@ def service_builds(stack: Stack, *, with_uv: bool, own_image: str | None) -> lis
     """Each way of building the same service, alternated run by run so drift touches all alike.
 
     A build right after a heavy one (plain, uv, own image: tens of megabytes replaced) is slower:
-    measured here, about 12% for the service and 5% for the floor. So the service and the floor,
-    the closest pair, go back to back, and each goes first in every other run."""
-    ours, plain, floor, uv, own = [], [], [], [], []
+    measured here, about 12% for the service and 5% for the floor. So the service, the floor and
+    the same service as the template made it before the platform shipped its code, the closest
+    builds, go back to back, each first in turn."""
+    before = make_service_made_before(stack)
+    ours: list[float] = []
+    floor: list[float] = []
+    previous: list[float] = []
+    plain: list[float] = []
+    uv: list[float] = []
+    own: list[float] = []
+    builds: dict[str, tuple[list[float], Callable[[], float]]] = {
+        "service": (ours, lambda: build_service(stack, stack.tag("service"))),
+        "floor": (floor, lambda: build_resource(stack, "floor", stack.tag("floor"), RUNTIME_IMAGE=stack.runtime)),
+        "before": (previous, lambda: timed(lambda: engine.build(before, tag=stack.tag("before"), target="deploy",
+                                                                  no_cache=True, secrets=stack.secrets))),
+    }
+    order = list(builds)
     for run in range(stack.runs):
-        for which in ("service", "floor") if run % 2 == 0 else ("floor", "service"):
-            if which == "service":
-                ours.append(build_service(stack, stack.tag("service")))
-            else:
-                floor.append(build_resource(stack, "floor", stack.tag("floor"), RUNTIME_IMAGE=stack.runtime))
+        for which in order[run % 3:] + order[: run % 3]:
+            samples, build = builds[which]
+            samples.append(build())
         plain.append(build_resource(stack, "plain", stack.tag("plain"), PYTHON_IMAGE=stack.python_image))
         if with_uv:
             uv.append(build_resource(stack, "uv", stack.tag("uv"), PYTHON_IMAGE=stack.python_image, UV_VERSION=UV_VERSION))
@@ -49,6 +63,9 @@ def service_builds(stack: Stack, *, with_uv: bool, own_image: str | None) -> lis
                "ratio<=", 0.25, stack.label),
         Figure(f"1{s}-floor", "service image build vs the floor (same runtime, COPY app/, USER)", "s", ours, floor,
                "the floor", "<= 1.5x the floor", "ratio<=", 1.5, stack.label),
+        Figure(f"1{s}-before", "service image build vs the same service made before the platform shipped its code",
+               "s", ours, previous, "its own copies of the build scripts, same runtime", "(context)", "ratio<=", INF,
+               stack.label),
     ]
     if uv:
         figures.append(Figure(f"1{s}-uv", "service image build vs uv's multistage pattern", "s", ours, uv,
@@ -57,6 +74,24 @@ def service_builds(stack: Stack, *, with_uv: bool, own_image: str | None) -> lis
         figures.append(Figure(f"1{s}-own", "service on its own Python image (stack installed from /wheels)", "s", own, plain,
                               "plain pip install -r", "(context)", "ratio<=", INF, stack.label))
     return figures
+
+
+def make_service_made_before(stack: Stack) -> Path:
+    """The stack's service as the last template with copies of the platform's code renders it
+    (docker/, app/http_limits.py, app/healthcheck.py; no interface), on the same pinned wheelhouse,
+    runtime and Python image: what a service made before the change builds as today."""
+    import cruft  # slow to import; only this and `new` need it
+
+    from ..interface import LAST_TEMPLATE_WITH_COPIES
+    from ..layout import REPO, TEMPLATE_DIRECTORY
+    from ..service_files import read_dockerfile
+
+    pins = {pin.name: pin.value for pin in read_dockerfile(stack.service / "Dockerfile").pins}
+    context = {"service_name": "Bench Service", "base_image": pins["BASE_IMAGE"], "runtime_image": pins["RUNTIME_IMAGE"],
+               "python_image": pins["PYTHON_IMAGE"]}
+    out = stack.workdir / f"before{stack.suffix}"
+    return Path(cruft.create(f"file://{REPO}", checkout=LAST_TEMPLATE_WITH_COPIES, directory=TEMPLATE_DIRECTORY,
+                             no_input=True, output_dir=out, extra_context=context))
 
 
 def make_own_image_service(stack: Stack, registry_image: str) -> str:
