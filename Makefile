@@ -41,11 +41,12 @@ unit: setup-unit
 	$(UNIT_TESTS)
 
 # Everything: the unit tier as `make unit` runs it, then the end-to-end tests on the real engine and
-# registry, ending with their 30 slowest, the suite's critical path (docs/benchmarks.md has a table).
-# The slow tier runs last: its stand-ins (`.ci/provision tests`) build in the background meanwhile.
+# registry, on both cores: each module on one worker (its module-scoped builds made once), in collection
+# order, so the slow tier runs last, while its stand-ins (`.ci/provision tests`) build in the background.
+# Ends with the 30 slowest tests (docs/benchmarks.md has a table).
 test: setup-engine
 	$(UNIT_TESTS)
-	.venv/bin/pytest -m e2e --durations=30
+	.venv/bin/pytest -m e2e -n 2 --dist loadscope --no-loadscope-reorder --durations=30
 
 # Build speed, image size and serving speed against the plain way; writes docs/benchmarks.{md,png}.
 # BENCH_ARGS=--quick runs each measurement once (CI does, into a scratch folder).

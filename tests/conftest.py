@@ -6,7 +6,10 @@ When the engine or the registry is missing the tests fail; `.ci/provision` sets 
 
 The slow tier runs last. Its stand-ins (arm64 under QEMU, the musl CPython compile) take minutes
 on a new machine, so `.ci/provision tests` starts in the background as the session begins, while
-the engine tier's tests run, and the first slow test waits for it (seconds where it has run before)."""
+the engine tier's tests run, and the first slow test waits for it (seconds where it has run before).
+Under pytest-xdist (`make test` runs the end-to-end tests on both cores) the first worker starts it
+and every worker's first slow test waits for its exit status; each worker has its own run id, so its
+own session fixtures, images and registry repositories."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,22 +27,38 @@ import pytest
 
 from support import PYTHON_IMAGE, REGISTRY, REPO, RUN_ID, Published, publish_wheelhouse, run, wheelbase
 
-SLOW_PROVISION = pytest.StashKey[tuple[subprocess.Popen[bytes], Path]]()
+SLOW_PROVISION = pytest.StashKey[tuple[Path, Path]]()
+PROVISION_PROCESS = pytest.StashKey[subprocess.Popen[bytes]]()
+# How long a slow test waits for a provision another worker started (a new machine takes ~12 min).
+PROVISION_PATIENCE_S = 3600
 
 
+def _provision_files(config: pytest.Config) -> tuple[Path, Path]:
+    """The background provision's log and exit-status files: one pair per test run, which every
+    pytest-xdist worker of that run names alike (xdist's run id), so all of them wait on one provision."""
+    workerinput = getattr(config, "workerinput", None)
+    run = workerinput["testrunuid"] if workerinput else f"{RUN_ID}-{os.getpid()}"
+    stem = Path(tempfile.gettempdir()) / f"wheelbase-provision-tests-{run}"
+    return stem.with_suffix(".log"), stem.with_suffix(".status")
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected: only the slow tests that will run count
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     slow = [item for item in items if item.get_closest_marker("slow")]
-    # Under pytest-xdist every worker collects: provisioning there would run once per worker.
-    if not slow or os.environ.get("PYTEST_XDIST_WORKER") or config.option.collectonly:
+    if not slow or config.option.collectonly:
         return
+    # Every worker reorders alike (pytest-xdist checks that they collected the same list).
     items[:] = [item for item in items if not item.get_closest_marker("slow")] + slow
-    log = Path(tempfile.mkstemp(prefix="wheelbase-provision-tests-", suffix=".log")[1])
+    log, status = _provision_files(config)
+    config.stash[SLOW_PROVISION] = (log, status)
+    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0":
+        return  # the first worker (or the only process) starts it; the others wait on its status file
     with log.open("wb") as out:
-        process = subprocess.Popen(["bash", str(REPO / ".ci" / "provision"), "tests"], stdout=out,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    config.stash[SLOW_PROVISION] = (process, log)
+        config.stash[PROVISION_PROCESS] = subprocess.Popen(
+            ["bash", "-c", 'bash "$0" tests; echo $? > "$1.part" && mv "$1.part" "$1"', str(REPO / ".ci" / "provision"),
+             str(status)], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    if reporter is not None and "PYTEST_XDIST_WORKER" not in os.environ:
         reporter.write_line(f"slow tier: .ci/provision tests runs in the background, log in {log}; its "
                             f"{len(slow)} tests run last")
 
@@ -46,20 +66,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if not item.get_closest_marker("slow") or SLOW_PROVISION not in item.config.stash:
         return
-    process, log = item.config.stash[SLOW_PROVISION]
-    if process.wait() != 0:
+    log, status = item.config.stash[SLOW_PROVISION]
+    process = item.config.stash.get(PROVISION_PROCESS, None)
+    deadline = time.monotonic() + PROVISION_PATIENCE_S
+    while not status.exists():
+        if process is not None and process.poll() is not None and not status.exists():
+            pytest.fail(f".ci/provision tests was stopped before it finished (exit {process.returncode}); see {log}",
+                        pytrace=False)
+        if time.monotonic() > deadline:
+            pytest.fail(f".ci/provision tests has not finished after {PROVISION_PATIENCE_S} s; see {log}", pytrace=False)
+        time.sleep(1)
+    code = int(status.read_text())
+    if code:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-        pytest.fail(f".ci/provision tests failed (exit {process.returncode}), so the slow tier's stand-ins are "
+        pytest.fail(f".ci/provision tests failed (exit {code}), so the slow tier's stand-ins are "
                     f"missing; the end of {log}:\n{tail}", pytrace=False)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """A session that ends before its slow tier (-x, an interrupt) stops the provision it started."""
-    if SLOW_PROVISION in session.config.stash:
-        process, _ = session.config.stash[SLOW_PROVISION]
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait()
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A session stopped before its slow tier (-x, an interrupt) stops the provision it started; a
+    pytest-xdist worker that simply ran out of tests lets it finish, for the others' slow tests."""
+    process = session.config.stash.get(PROVISION_PROCESS, None)
+    if process is None or process.poll() is not None:
+        return
+    if session.shouldfail or session.shouldstop or exitstatus == pytest.ExitCode.INTERRUPTED:
+        os.killpg(process.pid, signal.SIGTERM)
+    process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -457,7 +457,7 @@ def test_make_test_runs_the_unit_jobs_tests_as_the_unit_job_does_then_the_engine
     commands = make_commands("test")
     assert commands[0] == "bash .ci/provision engine"
     assert commands[1] == unit_tests and "DOCKER_HOST=unix:///nonexistent/" in unit_tests
-    assert commands[2].endswith("pytest -m e2e --durations=30")
+    assert commands[2].endswith("pytest -m e2e -n 2 --dist loadscope --no-loadscope-reorder --durations=30")
     assert re.search(r"^make test$", (REPO / ".ci" / "run").read_text(), re.MULTILINE)
 
 
