@@ -123,15 +123,22 @@ def new(name: str, output_dir: Path, base: str | None, template: str | None = No
     import cruft  # imported here: it is slow to import and only `new` needs it
     from cookiecutter.exceptions import CookiecutterException
 
+    scratch: Path | None = None
+    staged: str | None = None
+    previous = tempfile.tempdir
     try:
-        scratch = Path(tempfile.mkdtemp(prefix=f".{slug}.partial-", dir=output_dir))
-    except OSError as exc:
-        raise FileError(f"cannot write in {output_dir}: {reason(exc)}; nothing was created") from exc
-    # cookiecutter writes each hook script to a temporary file it never removes: it goes in a folder
-    # of this call's own, removed with it, so nothing staged outlives the command.
-    staged = tempfile.mkdtemp(prefix="wheelbase-new-")
-    previous, tempfile.tempdir = tempfile.tempdir, staged
-    try:
+        # A signal is held while the staging folders are made, so none lands between a folder's
+        # creation and the name that the `finally` below removes (seen under load: a SIGTERM inside
+        # mkdtemp left `.<slug>.partial-*` behind); a held one is raised as the block ends, inside the try.
+        with signals_held():
+            try:
+                scratch = Path(tempfile.mkdtemp(prefix=f".{slug}.partial-", dir=output_dir))
+            except OSError as exc:
+                raise FileError(f"cannot write in {output_dir}: {reason(exc)}; nothing was created") from exc
+            # cookiecutter writes each hook script to a temporary file it never removes: it goes in a
+            # folder of this call's own, removed with it, so nothing staged outlives the command.
+            staged = tempfile.mkdtemp(prefix="wheelbase-new-")
+            tempfile.tempdir = staged
         try:
             created = Path(cruft.create(source, output_dir=scratch, no_input=True, directory=TEMPLATE_DIRECTORY,
                                         extra_context={key: value if key in CHOICES else _literal(value)
@@ -154,9 +161,11 @@ def new(name: str, output_dir: Path, base: str | None, template: str | None = No
                 raise FileError(f"cannot create {target}: {reason(exc)}; nothing was created") from exc
             past_the_point_of_no_return()
     finally:
-        tempfile.tempdir = previous
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+        with signals_held():  # a second signal does not cut the clean-up short
+            tempfile.tempdir = previous
+            for folder in (staged, scratch):
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
     return target
 
 
